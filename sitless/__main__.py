@@ -1,0 +1,5 @@
+import sys
+
+from sitless.cli import main
+
+sys.exit(main())
