@@ -1,0 +1,49 @@
+"""The dependency rule of docs/architecture.md, checked on the source: the core imports nothing outward."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "analysis": {"firmware_bridge", "alerts", "sitless"},
+    "firmware_bridge": {"alerts", "sitless"},
+    "alerts": {"firmware_bridge", "sitless"},
+}
+
+
+def imported_packages(path: Path) -> set[tuple[str, int]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {(alias.name.split(".")[0], node.lineno) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add((node.module.split(".")[0], node.lineno))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_inward(package: str) -> None:
+    violations = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name, line in sorted(imported_packages(path))
+        if name in FORBIDDEN[package]
+    ]
+    assert not violations, "imports that point outward:\n" + "\n".join(violations)
+
+
+def test_analysis_does_no_io() -> None:
+    """The functional core computes; files, sockets and subprocesses live at the edges."""
+    io_modules = {"socket", "subprocess", "sqlite3", "paho", "bleak", "asyncio", "shutil"}
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "analysis").rglob("*.py"))
+        for name, line in sorted(imported_packages(path))
+        if name in io_modules
+    ]
+    assert not offenders, "\n".join(offenders)

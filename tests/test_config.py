@@ -1,0 +1,71 @@
+"""Configuration errors name the file, the table and the key, so a user can fix them without reading code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sitless.config import ConfigError, load_config
+
+
+@dataclass(frozen=True)
+class ExampleSettings:
+    sit_limit_min: float = 30.0
+    working_days: str = "Mon-Fri"
+    repeat: int = 2
+    adapter: str | None = None
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_table_keeps_documented_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[other]\nx = 1\n"))
+    assert config.section("alerts", ExampleSettings) == ExampleSettings()
+
+
+def test_values_are_read_and_ints_widen_to_floats(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[alerts]\nsit_limit_min = 45\nadapter = "hci1"\n'))
+    settings = config.section("alerts", ExampleSettings)
+    assert settings.sit_limit_min == 45.0 and isinstance(settings.sit_limit_min, float)
+    assert settings.adapter == "hci1"
+
+
+def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "[alerts]\nsit_limit_mins = 45\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path).section("alerts", ExampleSettings)
+    message = str(caught.value)
+    assert str(path) in message and "[alerts]" in message and "'sit_limit_mins'" in message
+    assert "sit_limit_min" in message.split("known keys:")[1]
+
+
+def test_wrong_type_names_key_and_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[alerts\] repeat: expected int, got 'two'"):
+        load_config(write(tmp_path, '[alerts]\nrepeat = "two"\n')).section("alerts", ExampleSettings)
+
+
+def test_bool_is_not_accepted_as_a_number(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="expected int"):
+        load_config(write(tmp_path, "[alerts]\nrepeat = true\n")).section("alerts", ExampleSettings)
+
+
+def test_broken_toml_names_the_file_and_position(tmp_path: Path) -> None:
+    path = write(tmp_path, "[alerts\nsit_limit_min = 30\n")
+    with pytest.raises(ConfigError, match=r"not valid TOML.*line 1"):
+        load_config(path)
+
+
+def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_without_a_default_file_sitless_runs_on_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "absent.toml"))
+    assert load_config().tables == {}
