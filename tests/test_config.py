@@ -66,6 +66,8 @@ def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
-def test_without_a_default_file_sitless_runs_on_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_default_file_sitless_runs_on_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "absent.toml"))
     assert load_config().tables == {}

@@ -1,0 +1,52 @@
+"""The command line teaches: every command has help with examples, and failures are one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sitless.cli import build_parser, main
+
+EXPECTED_COMMANDS = {
+    "demo",
+    "run",
+    "replay",
+    "simulate",
+    "classify",
+    "calibrate",
+    "scan",
+    "sensors",
+    "record",
+    "report",
+}
+
+
+def subcommands() -> dict[str, object]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return dict(action.choices)
+
+
+def test_every_documented_command_exists() -> None:
+    assert set(subcommands()) >= EXPECTED_COMMANDS
+
+
+@pytest.mark.parametrize("command", sorted(EXPECTED_COMMANDS))
+def test_every_command_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "example" in text.lower(), f"`sitless {command} --help` shows no examples"
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "sitless demo" in capsys.readouterr().out
+
+
+def test_console_script_entry_point_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "sitless", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("sitless ")
