@@ -1,0 +1,450 @@
+"""The SQLite store: postures as spells and per-minute totals, prompts, battery, outbox, daemon state.
+
+Why SQLite in WAL mode: one file, crash-safe commits (``kill -9`` loses nothing committed), and the
+report (another process) reads while the daemon writes. Every public write commits before returning.
+The file holds health data, so it is created 0600 (inside a 0700 directory) *before* SQLite writes a
+byte to it. One connection is shared across threads behind a lock, because paho calls ``outbox_done``
+from its network thread while the daemon writes postures from its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.postures import Posture, PostureSeconds
+from analysis.samples import SampleChunk
+from sitless.store_schema import LATEST_VERSION, MIGRATIONS, MINUTE_COLUMNS, MINUTE_POSTURE_CODES
+
+log = logging.getLogger(__name__)
+
+#: A prompt counts as heeded when the user stood within this many seconds.
+HEEDED_WITHIN_S = 300.0
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    message_id: str
+    topic: str
+    payload: str
+    qos: int
+    retain: bool
+    created: float
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """TOML ``[store]``."""
+
+    path: Path | None = None  # default: sitless.config.default_data_dir() / "sitless.db"
+    keep_raw_days: int = 0  # 0 = never store raw samples
+
+    def __post_init__(self) -> None:
+        if self.keep_raw_days < 0:
+            raise ValueError(f"keep_raw_days must be >= 0, got {self.keep_raw_days}")
+
+    def resolved_path(self) -> Path:
+        if self.path is not None:
+            return Path(self.path).expanduser()
+        from sitless.config import default_data_dir
+
+        return default_data_dir() / "sitless.db"
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    prompt_id: str
+    ts: float
+    sitting_s: float
+    level: int
+    exercise: str
+    outcome_known: bool
+    stood_after_s: float | None
+
+    @property
+    def heeded(self) -> bool:
+        return self.stood_after_s is not None and self.stood_after_s <= HEEDED_WITHIN_S
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the parent (0700) and the file (0600) so no other user ever sees health data."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o600)
+    os.close(fd)
+
+
+class Store:
+    """One SQLite file; see ``sitless/store_schema.py`` for the tables."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self._lock = threading.RLock()
+        self.path = path
+        self._sensor_ids: dict[str, int] = {}
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        name = str(path)
+        if name != ":memory:":
+            file = Path(path).expanduser()
+            try:
+                _create_private_file(file)
+            except OSError as error:
+                raise StoreError(f"{file}: cannot create the store: {error.strerror}") from None
+            name = str(file)
+        try:
+            connection = sqlite3.connect(name, check_same_thread=False, isolation_level=None, timeout=10.0)
+        except sqlite3.Error as error:
+            raise StoreError(f"{name}: cannot open: {error}") from None
+        store = cls(connection, name)
+        try:
+            store._configure()
+            store._migrate()
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            raise StoreError(f"{name}: not a usable sitless store: {error}") from None
+        except StoreError:
+            connection.close()
+            raise
+        return store
+
+    def _configure(self) -> None:
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal" and self.path != ":memory:":
+            raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode})")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=10000")
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > LATEST_VERSION:
+            raise StoreError(
+                f"{Path(self.path).name}: schema version {version} is newer than this sitless "
+                f"({LATEST_VERSION}); upgrade sitless"
+            )
+        for target in range(version + 1, LATEST_VERSION + 1):
+            with self._lock:
+                try:
+                    # One script per migration inside one transaction: all of it or none of it.
+                    self._db.executescript(
+                        f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version={target};\nCOMMIT;"
+                    )
+                except sqlite3.Error:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            log.info("%s: migrated store schema to version %d", self.path, target)
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _sensor(self, db: sqlite3.Connection, name: str, model: str | None = None) -> int:
+        if name in self._sensor_ids and model is None:
+            return self._sensor_ids[name]
+        row = db.execute("SELECT id FROM sensors WHERE name=?", (name,)).fetchone()
+        if row is None:
+            sensor = db.execute("INSERT INTO sensors(name, model) VALUES (?, ?)", (name, model)).lastrowid
+        else:
+            sensor = row[0]
+            if model is not None:
+                db.execute("UPDATE sensors SET model=? WHERE id=?", (model, sensor))
+        self._sensor_ids[name] = int(sensor)
+        return int(sensor)
+
+    # ---------------------------------------------------------------- postures
+    def add_postures(self, series: PostureSeconds, sensor_id: str = "default") -> None:
+        """Append postures; seconds at or before the last stored second of this sensor are ignored.
+
+        That makes a replay after a crash harmless. A spell that continues the last stored spell
+        (same posture, no gap) is extended rather than split in two.
+        """
+        if not len(series):
+            return
+        with self._transaction() as db:
+            sensor = self._sensor(db, sensor_id)
+            last = db.execute("SELECT last_second FROM sensors WHERE id=?", (sensor,)).fetchone()[0]
+            start, codes = series.start, series.codes
+            if last is not None and start <= last:
+                skip = last + 1 - start
+                if skip >= len(codes):
+                    return
+                start, codes = last + 1, codes[skip:]
+            self._insert_spells(db, sensor, start, codes)
+            self._add_minutes(db, sensor, start, codes)
+            db.execute("UPDATE sensors SET last_second=? WHERE id=?", (start + len(codes) - 1, sensor))
+
+    def _insert_spells(self, db: sqlite3.Connection, sensor: int, start: int, codes: np.ndarray) -> None:
+        change = np.flatnonzero(np.diff(codes)) + 1
+        begins = np.concatenate(([0], change))
+        ends = np.concatenate((change, [len(codes)]))
+        postures = codes[begins]
+        keep = postures != Posture.UNKNOWN
+        rows = [
+            (sensor, int(start + b), int(start + e), int(p))
+            for b, e, p in zip(begins[keep], ends[keep], postures[keep], strict=True)
+        ]
+        if not rows:
+            return
+        previous = db.execute(
+            "SELECT start, end, posture FROM spells WHERE sensor=? ORDER BY start DESC LIMIT 1", (sensor,)
+        ).fetchone()
+        if previous is not None and previous[1] == rows[0][1] and previous[2] == rows[0][3]:
+            db.execute(
+                "UPDATE spells SET end=? WHERE sensor=? AND start=?", (rows[0][2], sensor, previous[0])
+            )
+            rows = rows[1:]
+        db.executemany("INSERT INTO spells(sensor, start, end, posture) VALUES (?, ?, ?, ?)", rows)
+
+    def _add_minutes(self, db: sqlite3.Connection, sensor: int, start: int, codes: np.ndarray) -> None:
+        seconds = np.arange(start, start + len(codes), dtype=np.int64)
+        minute = seconds // 60
+        first = int(minute[0])
+        n_minutes = int(minute[-1]) - first + 1
+        flat = (minute - first) * len(Posture) + codes.astype(np.int64)
+        counts = np.bincount(flat, minlength=n_minutes * len(Posture)).reshape(n_minutes, len(Posture))
+        counts = counts[:, list(MINUTE_POSTURE_CODES)]
+        used = np.flatnonzero(counts.sum(axis=1))
+        cols = ", ".join(MINUTE_COLUMNS)
+        marks = ", ".join("?" * len(MINUTE_COLUMNS))
+        updates = ", ".join(f"{c}={c}+excluded.{c}" for c in MINUTE_COLUMNS)
+        db.executemany(
+            f"INSERT INTO minutes(sensor, minute, {cols}) VALUES (?, ?, {marks}) "
+            f"ON CONFLICT(sensor, minute) DO UPDATE SET {updates}",
+            [(sensor, (first + int(i)) * 60, *map(int, counts[i])) for i in used],
+        )
+
+    def last_posture_second(self, sensor_id: str = "default") -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT last_second FROM sensors WHERE name=?", (sensor_id,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    # ---------------------------------------------------------------- battery, raw samples
+    def add_battery(self, ts: float, percent: int, sensor_id: str = "default") -> None:
+        with self._transaction() as db:
+            sensor = self._sensor(db, sensor_id)
+            db.execute(
+                "INSERT OR REPLACE INTO battery(sensor, ts, percent) VALUES (?, ?, ?)",
+                (sensor, float(ts), int(percent)),
+            )
+
+    def add_raw(self, chunk: SampleChunk, sensor_id: str = "default") -> None:
+        """Keep raw samples (the caller checks ``[store] keep_raw_days``); a replayed chunk is ignored."""
+        if not len(chunk):
+            return
+        with self._transaction() as db:
+            sensor = self._sensor(db, sensor_id)
+            db.execute(
+                "INSERT OR IGNORE INTO raw_chunks(sensor, t0, t1, n, t, xyz) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    sensor,
+                    float(chunk.t[0]),
+                    float(chunk.t[-1]),
+                    len(chunk),
+                    chunk.t.astype("<f8").tobytes(),
+                    chunk.xyz.astype("<f4").tobytes(),
+                ),
+            )
+
+    def prune_raw(self, older_than: float) -> int:
+        """Delete raw chunks whose last sample is before ``older_than``; returns the samples deleted."""
+        with self._transaction() as db:
+            (count,) = db.execute(
+                "SELECT COALESCE(SUM(n), 0) FROM raw_chunks WHERE t1 < ?", (older_than,)
+            ).fetchone()
+            db.execute("DELETE FROM raw_chunks WHERE t1 < ?", (older_than,))
+        return int(count)
+
+    def raw_between(self, t0: float, t1: float, sensor_id: str = "default") -> SampleChunk:
+        """Raw samples with ``t0 <= t < t1`` (whole chunks overlapping the range, then trimmed)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT r.t, r.xyz FROM raw_chunks r JOIN sensors s ON s.id = r.sensor "
+                "WHERE s.name=? AND r.t1 >= ? AND r.t0 < ? ORDER BY r.t0",
+                (sensor_id, t0, t1),
+            ).fetchall()
+        chunk = SampleChunk.concat(
+            SampleChunk(np.frombuffer(t, "<f8"), np.frombuffer(xyz, "<f4").reshape(-1, 3)) for t, xyz in rows
+        )
+        keep = (chunk.t >= t0) & (chunk.t < t1)
+        return SampleChunk(chunk.t[keep], chunk.xyz[keep])
+
+    # ---------------------------------------------------------------- outbox
+    def outbox_put(
+        self, message_id: str, topic: str, payload: str, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        """Queue a message until the broker acknowledges it; the same id twice is stored once."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO outbox(message_id, topic, payload, qos, retain, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (message_id, topic, payload, int(qos), int(bool(retain)), time.time()),
+            )
+
+    def outbox_pending(self) -> list[OutboxMessage]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT message_id, topic, payload, qos, retain, created FROM outbox ORDER BY seq"
+            ).fetchall()
+        return [OutboxMessage(m, t, p, int(q), bool(r), float(c)) for m, t, p, q, r, c in rows]
+
+    def outbox_done(self, message_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM outbox WHERE message_id=?", (message_id,))
+
+    # ---------------------------------------------------------------- prompts
+    def add_prompt(self, prompt_id: str, ts: float, sitting_s: float, level: int, exercise: str) -> None:
+        """Record a prompt; the same id twice (a replay) is stored once."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO prompts(prompt_id, ts, sitting_s, level, exercise) VALUES (?, ?, ?, ?, ?)",
+                (prompt_id, float(ts), float(sitting_s), int(level), str(exercise)),
+            )
+
+    def set_prompt_outcome(self, prompt_id: str, stood_after_s: float | None) -> None:
+        """``stood_after_s=None`` means the user did not stand within 5 minutes of the prompt."""
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE prompts SET outcome_known=1, stood_after_s=? WHERE prompt_id=?",
+                (None if stood_after_s is None else float(stood_after_s), prompt_id),
+            ).rowcount
+        if not changed:
+            log.warning("%s: outcome for unknown prompt %r ignored", self.path, prompt_id)
+
+    def prompts_between(self, t0: float, t1: float) -> list[PromptRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT prompt_id, ts, sitting_s, level, exercise, outcome_known, stood_after_s "
+                "FROM prompts WHERE ts >= ? AND ts < ? ORDER BY ts",
+                (t0, t1),
+            ).fetchall()
+        return [PromptRecord(p, t, s, lv, e, bool(k), a) for p, t, s, lv, e, k, a in rows]
+
+    # ---------------------------------------------------------------- daemon state
+    def save_state(self, key: str, value: dict) -> None:
+        text = json.dumps(value, sort_keys=True)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO state(key, value, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated=excluded.updated",
+                (key, text, time.time()),
+            )
+
+    def load_state(self, key: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except json.JSONDecodeError:
+            log.warning("%s: state %r is not valid JSON; ignored", self.path, key)
+            return None
+        return value if isinstance(value, dict) else None
+
+    # ---------------------------------------------------------------- sessions
+    def start_session(self, sensor_id: str, model: str | None, started: float) -> int:
+        with self._transaction() as db:
+            sensor = self._sensor(db, sensor_id, model)
+            return int(
+                db.execute(
+                    "INSERT INTO sessions(sensor, model, started) VALUES (?, ?, ?)",
+                    (sensor, model, float(started)),
+                ).lastrowid
+            )
+
+    def end_session(self, session_id: int, ended: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE sessions SET ended=? WHERE id=?", (float(ended), int(session_id)))
+
+    # ---------------------------------------------------------------- queries for the report
+    def spells_between(self, t0: int, t1: int) -> np.ndarray:
+        """Spells of every sensor overlapping ``[t0, t1)`` as an int64 array of rows (start, end, posture).
+
+        Only the primary key is used: spells starting inside the range, plus per sensor the one spell
+        that started before it (spells of one sensor never overlap).
+        """
+        with self._lock:
+            sensors = [r[0] for r in self._db.execute("SELECT id FROM sensors")]
+            rows: list[tuple[int, int, int]] = []
+            for sensor in sensors:
+                before = self._db.execute(
+                    "SELECT start, end, posture FROM spells WHERE sensor=? AND start < ? ORDER BY start DESC LIMIT 1",
+                    (sensor, t0),
+                ).fetchone()
+                if before is not None and before[1] > t0:
+                    rows.append(before)
+                rows.extend(
+                    self._db.execute(
+                        "SELECT start, end, posture FROM spells WHERE sensor=? AND start >= ? AND start < ?",
+                        (sensor, t0, t1),
+                    ).fetchall()
+                )
+        return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+    def minutes_between(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-minute seconds per posture for ``[t0, t1)`` summed over sensors.
+
+        Returns (minute epoch seconds, int array minutes x 7 indexed by posture code; UNKNOWN is 0).
+        """
+        cols = ", ".join(MINUTE_COLUMNS)
+        rows: list[tuple[int, ...]] = []
+        with self._lock:
+            for (sensor,) in self._db.execute("SELECT id FROM sensors").fetchall():
+                rows.extend(
+                    self._db.execute(
+                        f"SELECT minute, {cols} FROM minutes WHERE sensor=? AND minute >= ? AND minute < ?",
+                        (sensor, t0, t1),
+                    ).fetchall()
+                )
+        data = np.array(rows, dtype=np.int64).reshape(-1, 1 + len(MINUTE_COLUMNS))
+        minutes, where = np.unique(data[:, 0], return_inverse=True)
+        table = np.zeros((len(minutes), len(Posture)), np.int64)
+        sums = np.zeros((len(minutes), len(MINUTE_COLUMNS)), np.int64)
+        np.add.at(sums, where.reshape(-1), data[:, 1:])
+        table[:, list(MINUTE_POSTURE_CODES)] = sums
+        return minutes, table
+
+    def has_postures_between(self, t0: int, t1: int) -> bool:
+        return len(self.spells_between(t0, t1)) > 0
+
+    def sensor_names(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT name FROM sensors ORDER BY id")]
