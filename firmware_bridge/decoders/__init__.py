@@ -1,5 +1,5 @@
-"""Sans-I/O decoders, one per sensor family (see ``base.SensorDecoder``)."""
+"""Sans-I/O decoders, one per sensor family (see ``base.SensorDecoder``; ``registry`` picks one)."""
 
-from firmware_bridge.decoders.base import Command, DecoderStats, ProtocolError, SensorDecoder
+from firmware_bridge.decoders.base import Command, CommandRejected, DecoderStats, ProtocolError, SensorDecoder
 
-__all__ = ["Command", "DecoderStats", "ProtocolError", "SensorDecoder"]
+__all__ = ["Command", "CommandRejected", "DecoderStats", "ProtocolError", "SensorDecoder"]

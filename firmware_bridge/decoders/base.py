@@ -4,16 +4,26 @@ Modelled on h11: a decoder is a pure state machine. The Bleak session (``firmwar
 radio and hands each notification to ``receive_data``; the decoder says which bytes to write to start and
 stop streaming. Anything malformed raises ``ProtocolError`` and leaves the decoder usable for the next
 packet, so one bad notification never stops a session.
+
+Subclasses implement ``_decode`` (the base ``receive_data`` wraps it: it counts packets, turns any stray
+``struct.error``/``IndexError`` into ``ProtocolError`` and counts it as malformed) and pass their samples
+through ``_emit``, which enforces the one ordering rule: never emit a sample older than the last one.
 """
 
 from __future__ import annotations
 
+import struct
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
 from analysis.samples import SampleChunk
+
+#: The largest ATT value BLE allows (512 bytes); anything longer is not a notification.
+MAX_ATT_VALUE = 512
 
 
 class ProtocolError(Exception):
@@ -27,6 +37,14 @@ class ProtocolError(Exception):
         super().__init__(f"{family}: {reason}{preview}")
 
 
+class CommandRejected(ProtocolError):
+    """The sensor answered a command with an error status (well-formed bytes, refused request).
+
+    A subclass so callers catching ``ProtocolError`` still catch it; counted in
+    ``stats.control_errors`` rather than ``stats.malformed`` because the bytes themselves were fine.
+    """
+
+
 @dataclass(frozen=True)
 class Command:
     """Bytes to write to a characteristic (``response``: write with response)."""
@@ -38,13 +56,25 @@ class Command:
 
 @dataclass
 class DecoderStats:
-    """Counters a user can see in logs and ``--json`` output."""
+    """Counters a user can see in logs and ``--json`` output.
+
+    ``packets``: notifications received (good or bad); ``samples``: samples emitted; ``malformed``:
+    packets rejected with ``ProtocolError``; ``lost_packets``: packets the protocol's own timestamps or
+    sequence show were never received (0 for families that cannot tell); ``gaps``: (last sample time
+    before, first sample time after) for every break in the stream; ``out_of_order``: samples dropped
+    because they were older than one already emitted; ``control_errors``: commands the sensor refused.
+    """
 
     packets: int = 0
     samples: int = 0
     malformed: int = 0
     lost_packets: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)
+    out_of_order: int = 0
+    control_errors: int = 0
+
+
+_STRAY_ERRORS = (struct.error, IndexError, ValueError, OverflowError, KeyError, ZeroDivisionError)
 
 
 class SensorDecoder(ABC):
@@ -54,16 +84,39 @@ class SensorDecoder(ABC):
     display_name: ClassVar[str]  # e.g. "Polar Verity Sense / H10 (PMD)"
     service_uuid: ClassVar[str]  # the service that identifies the family
     notify_uuids: ClassVar[tuple[str, ...]]  # characteristics to subscribe to, in order
+    #: Rates (Hz) the sensor can be asked for; ``rate_hz`` is snapped to the nearest. Empty: any rate.
+    supported_rates_hz: ClassVar[tuple[float, ...]] = ()
+    #: The rate sitless asks for when none is configured (the classifier works 12.5-100 Hz).
+    default_rate_hz: ClassVar[float] = 25.0
+    #: Advertised-name prefixes that identify the family (case-insensitive).
+    name_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, rate_hz: float | None = None) -> None:
         self.stats = DecoderStats()
-        self.rate_hz = rate_hz
+        self.requested_rate_hz = rate_hz
+        self.rate_hz = self.snap_rate(rate_hz if rate_hz is not None else self.default_rate_hz)
+        self._last_emitted_t = -np.inf
+
+    @classmethod
+    def snap_rate(cls, rate_hz: float) -> float:
+        """The supported rate nearest to ``rate_hz`` (ties go to the lower, cheaper rate)."""
+        if rate_hz is None or not np.isfinite(rate_hz) or rate_hz <= 0:
+            raise ValueError(f"{cls.family}: sample rate must be a positive number of Hz, got {rate_hz!r}")
+        if not cls.supported_rates_hz:
+            return float(rate_hz)
+        return float(min(cls.supported_rates_hz, key=lambda r: (abs(r - rate_hz), r)))
 
     @classmethod
     def recognises(
         cls, name: str | None, service_uuids: Sequence[str], manufacturer_data: Mapping[int, bytes]
     ) -> bool:
         """Does an advertisement (name, advertised service UUIDs, manufacturer data) look like this family?"""
+        if (
+            name
+            and cls.name_prefixes
+            and name.lower().startswith(tuple(p.lower() for p in cls.name_prefixes))
+        ):
+            return True
         return cls.service_uuid.lower() in {u.lower() for u in service_uuids}
 
     @abstractmethod
@@ -74,6 +127,53 @@ class SensorDecoder(ABC):
     def stop_commands(self) -> list[Command]:
         """Writes that stop streaming."""
 
-    @abstractmethod
     def receive_data(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         """Decode one notification; returns the samples it carries (possibly none). Raises ProtocolError."""
+        data = bytes(data)
+        self.stats.packets += 1
+        try:
+            if len(data) > MAX_ATT_VALUE:
+                raise ProtocolError(
+                    self.family, f"oversized packet: {len(data)} bytes > {MAX_ATT_VALUE}", data
+                )
+            return self._decode(str(characteristic).lower(), data, float(arrival_time))
+        except CommandRejected:
+            self.stats.control_errors += 1
+            raise
+        except ProtocolError:
+            self.stats.malformed += 1
+            raise
+        except _STRAY_ERRORS as error:
+            self.stats.malformed += 1
+            raise ProtocolError(self.family, f"undecodable packet: {error}", data) from None
+
+    def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
+        raise NotImplementedError(f"{type(self).__name__} must implement _decode or receive_data")
+
+    # Helpers for subclasses -------------------------------------------------------------------------
+
+    def _error(self, reason: str, data: bytes | None = None) -> ProtocolError:
+        return ProtocolError(self.family, reason, data)
+
+    def _note_gap(self, before: float, after: float) -> None:
+        if np.isfinite(before) and after > before:
+            self.stats.gaps.append((float(before), float(after)))
+
+    def _emit(self, t: np.ndarray, xyz: np.ndarray, data: bytes | None = None) -> SampleChunk:
+        """Return the samples as a chunk, dropping any older than the newest already emitted."""
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+        if not np.all(np.isfinite(xyz)) or not np.all(np.isfinite(t)):
+            raise self._error("non-finite sample value", data)
+        if len(t) == 0:
+            return SampleChunk.empty()
+        prior_max = np.maximum.accumulate(np.concatenate(([self._last_emitted_t], t)))[:-1]
+        keep = t >= prior_max
+        dropped = int(np.count_nonzero(~keep))
+        if dropped:
+            self.stats.out_of_order += dropped
+            t, xyz = t[keep], xyz[keep]
+        if len(t):
+            self._last_emitted_t = float(t[-1])
+        self.stats.samples += len(t)
+        return SampleChunk(t, xyz.astype(np.float32))

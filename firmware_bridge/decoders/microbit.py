@@ -1,0 +1,59 @@
+"""BBC micro:bit accelerometer service (the micro:bit Bluetooth profile).
+
+Data ``E95DCA4B``: one sample per notification, 3 x int16 LE in milli-g (the profile calls them both
+signed and unsigned; they are signed). Period ``E95DFB24``: u16 LE milliseconds. The profile lists
+1/2/5/10/20/80/160/640 ms but the Foundation's runtime uses 2/5/10/20/40/100/1000 ms and rounds to the
+nearest it supports; we ask from the runtime's list (40 ms = 25 Hz). No timestamps: arrival clock.
+Needs a hex with the accelerometer service enabled (MakeCode: add the Bluetooth extension and
+"bluetooth accelerometer service"; pairing can be set to "No pairing required").
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from analysis.samples import SampleChunk
+from firmware_bridge.decoders.base import Command, SensorDecoder
+from firmware_bridge.decoders.timing import ArrivalClock
+
+MICROBIT_ACC_SERVICE = "e95d0753-251d-470a-a062-fa1922dfa9a8"
+MICROBIT_ACC_DATA = "e95dca4b-251d-470a-a062-fa1922dfa9a8"
+MICROBIT_ACC_PERIOD = "e95dfb24-251d-470a-a062-fa1922dfa9a8"
+PERIODS_MS = (2, 5, 10, 20, 40, 100, 1000)
+
+
+def period_command(period_ms: int) -> bytes:
+    return int(period_ms).to_bytes(2, "little")
+
+
+class MicrobitDecoder(SensorDecoder):
+    family: ClassVar[str] = "microbit"
+    display_name: ClassVar[str] = "BBC micro:bit (accelerometer service)"
+    service_uuid: ClassVar[str] = MICROBIT_ACC_SERVICE
+    notify_uuids: ClassVar[tuple[str, ...]] = (MICROBIT_ACC_DATA,)
+    supported_rates_hz: ClassVar[tuple[float, ...]] = tuple(1000.0 / p for p in PERIODS_MS)
+    name_prefixes: ClassVar[tuple[str, ...]] = ("BBC micro:bit",)
+
+    def __init__(self, rate_hz: float | None = None) -> None:
+        super().__init__(rate_hz)
+        self.period_ms = round(1000.0 / self.rate_hz)
+        self.clock = ArrivalClock(self.rate_hz)
+
+    def start_commands(self) -> list[Command]:
+        return [Command(MICROBIT_ACC_PERIOD, period_command(self.period_ms))]
+
+    def stop_commands(self) -> list[Command]:
+        return []  # unsubscribing stops the notifications
+
+    def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
+        if characteristic != MICROBIT_ACC_DATA:
+            raise self._error(f"notification from unexpected characteristic {characteristic}", data)
+        if len(data) != 6:
+            raise self._error(f"accelerometer data must be 6 bytes (3 x int16), got {len(data)}", data)
+        mg = np.frombuffer(data, dtype="<i2").astype(np.float64).reshape(1, 3)
+        t, gap = self.clock.stamp(1, arrival_time)
+        if gap:
+            self._note_gap(*gap)
+        return self._emit(t, mg / 1000.0, data)
