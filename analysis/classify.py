@@ -1,0 +1,180 @@
+"""Per-second thigh posture: one streaming classifier for live BLE packets and whole recordings alike.
+
+Pipeline (each stage sees whole seconds only, so the cut of the input never matters):
+
+1. ``features.SecondAccumulator``: exact per-second sums of x, y, z, their squares, |a| and |a|^2.
+2. ``_SecondLabeller``: for second s, a 2-s window (s-1, s) gives the mean gravity vector, the total SD
+   (rotation invariant) and the SD of |a|; rules in Acti4's spirit decide a raw label, using the wearer's
+   orientation reference learned from earlier seconds only.
+3. ``_ModeSmoother``: the label of s is the most common raw label of s-2 .. s+2 (Acti4 removes bouts
+   shorter than its minimum bout lengths with median filters; this is the streaming equivalent). It waits
+   for two later seconds, so a second is final at most 3 s after its start.
+
+See docs/classifier.md for the rules, their precedents and what cannot be told apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.calibration import Calibration
+from analysis.features import SecondAccumulator
+from analysis.labeller import SecondLabeller
+from analysis.postures import Posture, PostureSeconds
+from analysis.samples import SampleChunk
+
+#: Seconds after s whose raw labels the smoother waits for.
+LOOKAHEAD_S = 2
+_ABSENT = len(Posture)  # padding code that never votes
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """TOML table ``[classifier]``. Defaults follow Acti4 (Skotte 2014) unless said otherwise."""
+
+    #: Thigh inclination (deg from the upright reference) above which the wearer sits or lies (Acti4: 45).
+    sit_inclination_deg: float = 45.0
+    #: Total SD (g, 2-s window) above which the thigh moves (Acti4 walk/cycle threshold on SD_x: 0.1 g).
+    move_sd_g: float = 0.1
+    #: SD of |a| (g) that marks steps (heel strikes load the thigh); cycling turns the thigh smoothly and
+    #: keeps |a| near 1 g. Seconds with steps teach the upright reference.
+    step_magnitude_sd_g: float = 0.08
+    #: Moving with the thigh inclined at least this much is cycling (Acti4: forward angle > 25 deg; seated
+    #: cycling averages 34 deg in HARTH) unless steps are seen.
+    cycle_min_inclination_deg: float = 25.0
+    #: Moving with more inclination than this is fidgeting while seated (Acti4 sits above 45 deg).
+    cycle_max_inclination_deg: float = 75.0
+    #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
+    #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
+    lying_rotation_deg: float = 65.0
+    #: A still sensor with total SD below this is off the body: a worn sensor always shows tremor, pulse
+    #: and breathing on top of the sensor's noise. See docs/classifier.md for how it was set.
+    nonwear_sd_g: float = 0.004
+    #: Acti4's long-stillness rule: SD below this for ``long_still_min`` minutes is non-wear from then on.
+    long_still_sd_g: float = 0.01
+    long_still_min: float = 90.0
+    #: Re-learn the reference after this many seconds of non-wear (the sensor was taken off and put back).
+    relearn_after_nonwear_s: int = 60
+    #: ... or after a data gap this long (the sensor may have been taken off while out of range).
+    relearn_after_gap_min: float = 30.0
+    #: Walking seconds the upright reference averages over, and how many are needed before it is used.
+    reference_walk_s: int = 30
+    reference_min_walk_s: int = 4
+    #: Sedentary seconds needed to learn the thigh's front direction before lying is told from sitting.
+    forward_min_sedentary_s: int = 60
+
+    def __post_init__(self) -> None:
+        for name in ("move_sd_g", "nonwear_sd_g", "long_still_sd_g", "long_still_min"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.sit_inclination_deg < 90:
+            raise ValueError(f"sit_inclination_deg must be between 0 and 90, got {self.sit_inclination_deg}")
+        if self.reference_walk_s < self.reference_min_walk_s or self.reference_min_walk_s < 1:
+            raise ValueError("need 1 <= reference_min_walk_s <= reference_walk_s")
+
+
+class StreamingClassifier:
+    """Feed chunks of any size (1 sample to a day); get back the seconds that became final.
+
+    The output is contiguous: the first emitted second is floor(first timestamp); seconds without
+    samples are ``UNKNOWN``. Labels do not depend on how the input was chunked.
+    """
+
+    def __init__(
+        self, settings: ClassifierSettings = ClassifierSettings(), calibration: Calibration | None = None
+    ):
+        self.settings = settings
+        self._accumulator = SecondAccumulator()
+        self._labeller = SecondLabeller(settings, calibration)
+        self._smoother = _ModeSmoother()
+
+    @property
+    def dropped_samples(self) -> int:
+        """Samples dropped because they went back in time to an already completed second."""
+        return self._accumulator.dropped
+
+    @property
+    def reference_up(self) -> np.ndarray | None:
+        """The upright reference in use (unit vector, sensor frame), or None if not learned yet."""
+        return self._labeller.current_up()
+
+    def feed(self, chunk: SampleChunk) -> PostureSeconds:
+        first, sums = self._accumulator.push(chunk)
+        return self._smoother.push(first, self._labeller.label(first, sums))
+
+    def flush(self) -> PostureSeconds:
+        first, sums = self._accumulator.flush()
+        emitted = self._smoother.push(first, self._labeller.label(first, sums))
+        return PostureSeconds.concat([emitted, self._smoother.flush()])
+
+
+def classify(
+    samples: SampleChunk | Iterable[SampleChunk],
+    settings: ClassifierSettings = ClassifierSettings(),
+    calibration: Calibration | None = None,
+    *,
+    chunk_samples: int = 360_000,
+) -> PostureSeconds:
+    """Classify a whole recording by feeding the streaming classifier (the one implementation)."""
+    classifier = StreamingClassifier(settings, calibration)
+    chunks = [samples] if isinstance(samples, SampleChunk) else samples
+    parts: list[PostureSeconds] = []
+    for chunk in chunks:
+        for i in range(0, len(chunk), chunk_samples):
+            parts.append(classifier.feed(chunk.slice(i, i + chunk_samples)))
+    parts.append(classifier.flush())
+    return PostureSeconds.concat(parts)
+
+
+class _ModeSmoother:
+    """Label of s = most common raw label in s-2 .. s+2; ties keep the raw label of s.
+
+    ``UNKNOWN`` (no samples) never votes and is never replaced: a second without data stays unknown and a
+    second with data never becomes unknown.
+    """
+
+    def __init__(self) -> None:
+        self._history = np.full(LOOKAHEAD_S, _ABSENT, np.int8)  # raw labels of the 2 seconds before
+        self._pending = np.zeros(0, np.int8)  # raw labels not yet final
+        self._next: int | None = None  # first second not yet emitted
+
+    def push(self, first: int, raw: np.ndarray) -> PostureSeconds:
+        if self._next is None:
+            if not len(raw):
+                return PostureSeconds.empty(first)
+            self._next = first
+        self._pending = np.concatenate([self._pending, raw])
+        ready = len(self._pending) - LOOKAHEAD_S
+        if ready <= 0:
+            return PostureSeconds.empty(self._next)
+        return self._emit(ready, self._pending)
+
+    def flush(self) -> PostureSeconds:
+        if self._next is None:
+            return PostureSeconds.empty()
+        padded = np.concatenate([self._pending, np.full(LOOKAHEAD_S, _ABSENT, np.int8)])
+        return self._emit(len(self._pending), padded)
+
+    def _emit(self, ready: int, labels: np.ndarray) -> PostureSeconds:
+        window = np.concatenate([self._history, labels[: ready + LOOKAHEAD_S]])
+        votes = np.zeros((len(window) + 1, _ABSENT + 1), np.int16)
+        votes[np.arange(1, len(window) + 1), window] = 1
+        np.cumsum(votes, axis=0, out=votes)
+        span = 2 * LOOKAHEAD_S + 1
+        counts = votes[span : span + ready] - votes[:ready]
+        counts[:, Posture.UNKNOWN] = 0
+        counts[:, _ABSENT] = 0
+        raw = labels[:ready]
+        own = counts[np.arange(ready), raw.astype(np.int64)]
+        best = counts.argmax(axis=1)
+        smoothed = np.where(own >= counts.max(axis=1), raw, best).astype(np.int8)
+        smoothed[raw == Posture.UNKNOWN] = Posture.UNKNOWN
+        tail = np.concatenate([self._history, raw])[-LOOKAHEAD_S:]
+        self._history = tail
+        self._pending = self._pending[ready:]
+        start = self._next
+        self._next = start + ready
+        return PostureSeconds(start, smoothed)

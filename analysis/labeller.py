@@ -1,0 +1,144 @@
+"""Raw per-second labels from per-second sums, with the orientation reference learned on the way.
+
+Vectorised over a batch of consecutive seconds; the state carried between batches (the previous second's
+sums, run lengths, the reference windows) makes the result independent of batch boundaries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis import features as F
+from analysis.calibration import Calibration
+from analysis.postures import Posture
+from analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
+
+if TYPE_CHECKING:
+    from analysis.classify import ClassifierSettings
+
+#: Fewest samples in the 2-s window for an SD to mean anything (12.5 Hz gives 25).
+MIN_SAMPLES_FOR_SD = 4
+
+
+class SecondLabeller:
+    def __init__(self, settings: ClassifierSettings, calibration: Calibration | None) -> None:
+        self.s = settings
+        self.calibration_up = calibration.up_vector() if calibration is not None else None
+        self._previous = np.zeros(F.N_COLUMNS)  # sums of the second before the batch
+        self._last_worn = -(2**62)  # absolute second of the latest worn second
+        self._last_not_quiet: int | None = None
+        self._nonwear_cumulative = 0  # nonwear seconds seen so far (for run counts across batches)
+        self._nonwear_last_worn = 0  # nonwear count through the latest worn second
+        self._walks = SlidingWindow(settings.reference_walk_s)
+        self._sedentary = SegmentAccumulator()
+        self._up_now: np.ndarray | None = None
+
+    def current_up(self) -> np.ndarray | None:
+        return self._up_now
+
+    def label(self, first: int, sums: np.ndarray) -> np.ndarray:
+        n_seconds = len(sums)
+        if not n_seconds:
+            return np.zeros(0, np.int8)
+        s = self.s
+        seconds = np.arange(first, first + n_seconds, dtype=np.int64)
+        window = sums.copy()
+        window[0] += self._previous
+        window[1:] += sums[:-1]
+        self._previous = sums[-1].copy()
+
+        has_data = sums[:, F.N] > 0
+        count = window[:, F.N]
+        safe = np.maximum(count, 1.0)
+        mean = window[:, F.SX : F.SZ + 1] / safe[:, None]
+        variance = window[:, F.SXX : F.SZZ + 1] / safe[:, None] - mean * mean
+        sd_total = np.sqrt(np.maximum(variance.sum(axis=1), 0.0))
+        mean_magnitude = window[:, F.SM] / safe
+        sd_magnitude = np.sqrt(np.maximum(window[:, F.SMM] / safe - mean_magnitude**2, 0.0))
+        has_sd = count >= MIN_SAMPLES_FOR_SD
+        norm = np.linalg.norm(mean, axis=1)
+        gravity = mean / np.maximum(norm, 1e-9)[:, None]
+
+        # --- non-wear: no physiological micro-movement, or Acti4's long stillness ---------------------
+        still = has_data & has_sd & (sd_total < s.nonwear_sd_g)
+        quiet = has_data & has_sd & (sd_total < s.long_still_sd_g)
+        if self._last_not_quiet is None:
+            self._last_not_quiet = first - 1
+        last_not_quiet = last_index_where(~quiet, first, self._last_not_quiet)
+        self._last_not_quiet = int(last_not_quiet[-1])
+        long_still = (seconds - last_not_quiet) > s.long_still_min * 60.0
+        nonwear = still | long_still
+        worn = has_data & ~nonwear
+
+        # --- re-mounting: a worn second after a long enough off-body stretch or data gap ---------------
+        last_worn_before = np.concatenate(
+            ([self._last_worn], last_index_where(worn, first, self._last_worn)[:-1])
+        )
+        self._last_worn = int(max(self._last_worn, seconds[worn][-1])) if worn.any() else self._last_worn
+        nonwear_through = self._nonwear_cumulative + np.cumsum(nonwear, dtype=np.int64)
+        nonwear_before = nonwear_through - nonwear
+        # Nonwear seconds between the last worn second and s: count via the running total at that second.
+        offset_index = np.clip(last_worn_before - first, -1, n_seconds - 1)
+        at_last_worn = np.where(
+            offset_index >= 0, nonwear_through[np.maximum(offset_index, 0)], self._nonwear_last_worn
+        )
+        nonwear_run = nonwear_before - at_last_worn
+        gap_run = seconds - last_worn_before - 1
+        resets = worn & (
+            (nonwear_run >= s.relearn_after_nonwear_s) | (gap_run >= s.relearn_after_gap_min * 60.0)
+        )
+        if worn.any():
+            self._nonwear_last_worn = int(nonwear_through[np.flatnonzero(worn)[-1]])
+        self._nonwear_cumulative = int(nonwear_through[-1])
+
+        # --- upright reference from steps (rotation invariant) ---------------------------------------
+        moving = has_sd & (sd_total > s.move_sd_g)
+        steps = worn & moving & (sd_magnitude > s.step_magnitude_sd_g)
+        step_units = quantise_units(gravity)
+        walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
+        learned = walk_counts >= s.reference_min_walk_s
+        up = walk_sums / np.maximum(np.linalg.norm(walk_sums, axis=1), 1.0)[:, None]
+        if self.calibration_up is not None:
+            fallback = np.broadcast_to(self.calibration_up, up.shape)
+        else:
+            # No reference yet: a thigh is never upside down, so the x axis line (Acti4's convention,
+            # either sign) is assumed, with the sign that makes the thigh point upwards.
+            sign = np.where(gravity[:, 0] >= 0, 1.0, -1.0)
+            fallback = np.zeros_like(up)
+            fallback[:, 0] = sign
+        up = np.where(learned[:, None], up, fallback)
+        if learned[-1] or self.calibration_up is not None:
+            self._up_now = up[-1].copy()
+        cos_incl = np.clip((gravity * up).sum(axis=1), -1.0, 1.0)
+        inclination = np.degrees(np.arccos(cos_incl))
+
+        # --- sitting vs lying: rotation about the thigh axis against the learned sitting direction ------
+        sedentary = worn & (inclination >= s.sit_inclination_deg) & ~moving
+        across = gravity - cos_incl[:, None] * up
+        across_unit = across / np.maximum(np.linalg.norm(across, axis=1), 1e-9)[:, None]
+        forward_sums, forward_counts = self._sedentary.update(
+            sedentary & learned, quantise_units(across_unit), resets
+        )
+        forward = forward_sums / np.maximum(np.linalg.norm(forward_sums, axis=1), 1.0)[:, None]
+        rotation = np.degrees(np.arccos(np.clip((across_unit * forward).sum(axis=1), -1.0, 1.0)))
+        lying = learned & (forward_counts >= s.forward_min_sedentary_s) & (rotation > s.lying_rotation_deg)
+
+        # --- rules, in priority order -----------------------------------------------------------------
+        labels = np.full(n_seconds, Posture.STANDING, np.int8)
+        cycling = (
+            moving
+            & ~steps
+            & (inclination >= s.cycle_min_inclination_deg)
+            & (inclination < s.cycle_max_inclination_deg)
+        )
+        seated = inclination >= s.sit_inclination_deg
+        labels[seated] = Posture.SITTING
+        labels[seated & lying] = Posture.LYING
+        labels[moving & ~seated] = Posture.WALKING
+        labels[cycling] = Posture.CYCLING
+        labels[steps & (inclination < s.cycle_max_inclination_deg)] = Posture.WALKING
+        labels[nonwear] = Posture.NONWEAR
+        labels[~has_data] = Posture.UNKNOWN
+        return labels
