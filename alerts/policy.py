@@ -1,0 +1,394 @@
+"""When to prompt: a pure state machine over per-second postures, with the data time as its clock.
+
+Sans-I/O in the style of h11: ``AlertPolicy.receive(postures)`` takes newly final posture seconds and
+returns events (``PromptDue``, ``PromptOutcome``, ``SpellStarted``, ``SpellEnded``); it never reads the
+wall clock, sends nothing and stores nothing. So the same object runs live, replays a recording at any
+speed with identical results, and is tested with hand-made posture series. Its whole state is a
+JSON-able dict (``export_state``/``AlertPolicy(settings, state=...)``) so a restarted daemon continues
+the sitting spell where the killed one left it.
+
+Rules (defaults from the evidence in the posture-and-metrics reference: prompt after 30 min of
+continuous sitting; a break counts after >= 1 min upright):
+
+- Sitting or lying extends a sedentary spell. An upright run shorter than ``break_min_s`` does not end it
+  (fetching a coffee is not a break); a run that reaches it ends the spell at the moment it began.
+- A data gap of up to ``gap_bridge_s`` is bridged (filled with the posture before it: a BLE hiccup is
+  not a break); non-wear or a longer gap ends the spell where the data stopped.
+- The spell's length is the time since it began, short stands and bridged gaps included.
+- A prompt fires at the first sedentary second at which the spell has reached ``sit_limit_min``, inside
+  working hours, not snoozed, not in do-not-disturb. While sitting continues it repeats every
+  ``repeat_every_min`` up to ``max_repeats`` times. A prompt held back (outside working hours, snoozed)
+  fires as soon as it is allowed. ``ack`` stops the repeats for this spell; ``snooze`` holds prompts for
+  ``snooze_min`` and then reminds once (even past ``max_repeats``) if the person still sits.
+- Each prompt's outcome: the first upright second within 5 min of it means "stood", with the delay;
+  5 min of data without one means "did not stand"; non-wear or a long gap first means "unknown".
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.exercises import LIBRARY, Exercise, ExerciseRotation
+from alerts.schedule import WorkingHours
+from analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
+
+#: How long after a prompt standing up counts as a response to it.
+RESPONSE_WINDOW_S = 300
+STATE_VERSION = 1
+
+
+@dataclass
+class AlertSettings:
+    """Table ``[alerts]`` of the config file."""
+
+    sit_limit_min: float = 30
+    break_min_s: float = 60
+    repeat_every_min: float = 10
+    max_repeats: int = 2
+    working_hours: str = "08:00-18:00"
+    working_days: str = "Mon-Fri"
+    snooze_min: float = 15
+    gap_bridge_s: float = 120
+    #: IANA name such as "Europe/Berlin"; None means the machine's time zone.
+    timezone: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.sit_limit_min > 0:
+            raise ValueError(f"sit_limit_min must be > 0 minutes, got {self.sit_limit_min}")
+        for name in ("break_min_s", "repeat_every_min", "snooze_min", "gap_bridge_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.max_repeats < 0:
+            raise ValueError(f"max_repeats must be >= 0, got {self.max_repeats}")
+        # Parse now so a bad value is reported when the config is loaded, not at the first prompt.
+        self.schedule()
+
+    def schedule(self) -> WorkingHours:
+        return WorkingHours.parse(self.working_hours, self.working_days, self.timezone)
+
+
+class PolicyError(Exception):
+    """A command or an input the policy cannot accept (the message says why)."""
+
+
+@dataclass(frozen=True)
+class SpellStarted:
+    start: int
+
+
+@dataclass(frozen=True)
+class SpellEnded:
+    start: int
+    end: int
+    #: "break" (stood long enough), "nonwear" or "gap" (no data for longer than gap_bridge_s).
+    reason: str
+    prompts: int
+
+    @property
+    def duration_s(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class PromptDue:
+    prompt_id: str
+    #: The data second that fired it (integer epoch seconds).
+    ts: int
+    spell_start: int
+    #: 1 for the first prompt of a spell, 2 for the first repeat, ...
+    level: int
+    exercise: Exercise
+    #: True for the reminder that follows a snooze.
+    after_snooze: bool = False
+
+    @property
+    def sitting_s(self) -> int:
+        return self.ts - self.spell_start
+
+
+@dataclass(frozen=True)
+class PromptOutcome:
+    prompt_id: str
+    prompt_ts: int
+    #: True: stood within RESPONSE_WINDOW_S; False: did not; None: unknown (sensor off, no data).
+    stood: bool | None
+    stood_after_s: int | None
+
+
+Event = SpellStarted | SpellEnded | PromptDue | PromptOutcome
+
+
+@dataclass
+class _State:
+    data_end: int | None = None  # first second after everything received (UNKNOWN included)
+    known_end: int | None = None  # first second after the last second with real data
+    posture: int = int(Posture.UNKNOWN)
+    posture_since: int | None = None
+    spell_start: int | None = None
+    upright_start: int | None = None
+    spell_prompts: int = 0
+    last_prompt_ts: int | None = None
+    last_prompt_id: str | None = None
+    spell_prompt_ids: list[str] = field(default_factory=list)
+    acked: bool = False
+    snooze_reminder: bool = False
+    snoozed_until: float | None = None
+    dnd_until: float | None = None
+    pending: list[list[Any]] = field(default_factory=list)  # [prompt_id, prompt_ts]
+    last_exercise: str | None = None
+
+
+class AlertPolicy:
+    """The prompt rules as a state machine; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: AlertSettings | None = None,
+        state: dict[str, Any] | None = None,
+        *,
+        exercises: tuple[Exercise, ...] = LIBRARY,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.settings = settings or AlertSettings()
+        self._schedule = self.settings.schedule()
+        self._new_id = new_id
+        self._s = self._restore(state) if state else _State()
+        self._rotation = ExerciseRotation(exercises, self._s.last_exercise)
+
+    # ----------------------------------------------------------------- state export / restore
+    def export_state(self) -> dict[str, Any]:
+        """Everything needed to continue after a restart, as plain JSON types."""
+        self._s.last_exercise = self._rotation.last
+        return {
+            "version": STATE_VERSION,
+            **self._s.__dict__,
+            "spell_prompt_ids": list(self._s.spell_prompt_ids),
+        }
+
+    @staticmethod
+    def _restore(state: dict[str, Any]) -> _State:
+        if state.get("version") != STATE_VERSION:
+            raise PolicyError(
+                f"saved alert state has version {state.get('version')!r}, expected {STATE_VERSION}"
+            )
+        fields = {k: v for k, v in state.items() if k != "version"}
+        try:
+            return _State(**fields)
+        except TypeError as error:
+            raise PolicyError(f"saved alert state is not understood: {error}") from None
+
+    # ----------------------------------------------------------------- read-only view
+    @property
+    def now(self) -> int | None:
+        """The policy's clock: the end of the data received so far."""
+        return self._s.data_end
+
+    @property
+    def resume_after(self) -> int | None:
+        """First second the policy has not seen (feed from here after a restart)."""
+        return self._s.data_end
+
+    @property
+    def posture(self) -> Posture:
+        return Posture(self._s.posture)
+
+    @property
+    def posture_since(self) -> int | None:
+        return self._s.posture_since
+
+    @property
+    def spell_start(self) -> int | None:
+        return self._s.spell_start
+
+    @property
+    def snoozed_until(self) -> float | None:
+        return self._s.snoozed_until
+
+    @property
+    def dnd_until(self) -> float | None:
+        return self._s.dnd_until
+
+    def sitting_spell_s(self, now: float | None = None) -> float:
+        if self._s.spell_start is None:
+            return 0.0
+        end = now if now is not None else (self._s.known_end or self._s.spell_start)
+        return max(0.0, float(end - self._s.spell_start))
+
+    # ----------------------------------------------------------------- commands
+    def snooze(self, now: float, minutes: float | None = None) -> None:
+        """Hold prompts for ``minutes`` (default ``snooze_min``); remind once afterwards if still sitting."""
+        minutes = self.settings.snooze_min if minutes is None else minutes
+        if not 0 < minutes <= 24 * 60:
+            raise PolicyError(f"snooze minutes must be between 0 and 1440, got {minutes}")
+        self._s.snoozed_until = float(now) + 60.0 * minutes
+        self._s.snooze_reminder = self._s.spell_start is not None and self._s.spell_prompts > 0
+
+    def ack(self, prompt_id: str | None = None) -> bool:
+        """The person saw the prompt: no more repeats in this spell. False if ``prompt_id`` is not current."""
+        if self._s.spell_start is None or self._s.spell_prompts == 0:
+            return False
+        if prompt_id is not None and prompt_id not in self._s.spell_prompt_ids:
+            return False
+        self._s.acked = True
+        self._s.snooze_reminder = False
+        return True
+
+    def set_dnd(self, until: float | None) -> None:
+        """Do not disturb until ``until`` (epoch seconds, data time); None switches it off."""
+        self._s.dnd_until = None if until is None else float(until)
+
+    # ----------------------------------------------------------------- input
+    def receive(self, postures: PostureSeconds) -> list[Event]:
+        """Take newly final posture seconds (in time order; seconds already seen are ignored)."""
+        events: list[Event] = []
+        if not len(postures):
+            return events
+        s = self._s
+        if s.data_end is not None and postures.start < s.data_end:
+            skip = s.data_end - postures.start
+            if skip >= len(postures):
+                return events
+            postures = PostureSeconds(postures.start + skip, postures.codes[skip:])
+        for spell in postures.spells():
+            start, end = int(spell.start), int(spell.end)
+            if spell.posture is not Posture.UNKNOWN:
+                self._run(spell.posture, start, end, events)
+            s.data_end = end
+        return events
+
+    def tick(self, now: float) -> list[Event]:
+        """Advance the clock without data (live mode): a gap longer than ``gap_bridge_s`` ends the spell."""
+        events: list[Event] = []
+        s = self._s
+        if s.known_end is not None and now - s.known_end > self.settings.gap_bridge_s:
+            self._end_spell(s.known_end, "gap", events)
+            self._resolve_unknown(events)
+        return events
+
+    # ----------------------------------------------------------------- internals
+    def _run(self, posture: Posture, start: int, end: int, events: list[Event]) -> None:
+        s = self._s
+        if s.known_end is not None and start > s.known_end:
+            if start - s.known_end > self.settings.gap_bridge_s:
+                self._end_spell(s.known_end, "gap", events)
+                self._resolve_unknown(events)
+            elif s.posture != Posture.UNKNOWN:
+                self._run(Posture(s.posture), s.known_end, start, events)  # bridge: fill the gap
+        if posture != s.posture:
+            s.posture, s.posture_since = int(posture), start
+        if posture in UPRIGHT:
+            self._resolve_stood(start, events)
+            if s.spell_start is not None:
+                if s.upright_start is None:
+                    s.upright_start = start
+                if end - s.upright_start >= self.settings.break_min_s:
+                    self._end_spell(s.upright_start, "break", events)
+        elif posture in SEDENTARY:
+            if s.spell_start is None:
+                self._start_spell(start, events)
+            s.upright_start = None
+            self._fire_prompts(start, end, events)
+            self._resolve_expired(end, events)
+        else:  # NONWEAR
+            self._end_spell(start, "nonwear", events)
+            self._resolve_unknown(events)
+        s.known_end = end
+
+    def _start_spell(self, start: int, events: list[Event]) -> None:
+        s = self._s
+        s.spell_start, s.upright_start = start, None
+        s.spell_prompts, s.last_prompt_ts, s.last_prompt_id = 0, None, None
+        s.spell_prompt_ids = []
+        s.acked = s.snooze_reminder = False
+        events.append(SpellStarted(start))
+
+    def _end_spell(self, end: int, reason: str, events: list[Event]) -> None:
+        s = self._s
+        if s.spell_start is None:
+            return
+        events.append(SpellEnded(s.spell_start, max(end, s.spell_start), reason, s.spell_prompts))
+        s.spell_start = s.upright_start = None
+        s.snooze_reminder = False
+
+    def _next_due(self) -> float | None:
+        s, cfg = self._s, self.settings
+        if s.spell_start is None or s.acked:
+            return None
+        if s.snooze_reminder and s.snoozed_until is not None:
+            return s.snoozed_until
+        if s.spell_prompts == 0:
+            return s.spell_start + 60.0 * cfg.sit_limit_min
+        if cfg.repeat_every_min > 0 and s.spell_prompts <= cfg.max_repeats and s.last_prompt_ts is not None:
+            return s.last_prompt_ts + 60.0 * cfg.repeat_every_min
+        return None
+
+    def _allowed_from(self, t: float) -> float | None:
+        """Earliest time >= t at which a prompt may fire (snooze, do-not-disturb, working hours)."""
+        s = self._s
+        for _ in range(64):
+            moved = t
+            if s.snoozed_until is not None and moved < s.snoozed_until:
+                moved = s.snoozed_until
+            if s.dnd_until is not None and moved < s.dnd_until:
+                moved = s.dnd_until
+            opening = self._schedule.next_open(moved)
+            if opening is None:
+                return None
+            if opening == t:
+                return t
+            t = opening
+        return None
+
+    def _fire_prompts(self, start: int, end: int, events: list[Event]) -> None:
+        s = self._s
+        while True:
+            due = self._next_due()
+            if due is None:
+                return
+            allowed = self._allowed_from(max(float(start), due))
+            if allowed is None:
+                return
+            ts = math.ceil(allowed)
+            if ts >= end:
+                return
+            self._resolve_expired(ts, events)
+            after_snooze = s.snooze_reminder
+            s.snooze_reminder = False
+            s.spell_prompts += 1
+            prompt = PromptDue(
+                prompt_id=self._new_id(),
+                ts=ts,
+                spell_start=s.spell_start,  # type: ignore[arg-type]
+                level=s.spell_prompts,
+                exercise=self._rotation.next(),
+                after_snooze=after_snooze,
+            )
+            s.last_prompt_ts, s.last_prompt_id = ts, prompt.prompt_id
+            s.spell_prompt_ids.append(prompt.prompt_id)
+            s.pending.append([prompt.prompt_id, ts])
+            events.append(prompt)
+            start = ts + 1
+
+    def _resolve_stood(self, upright_start: int, events: list[Event]) -> None:
+        self._resolve_expired(upright_start, events)
+        for prompt_id, ts in self._s.pending:
+            events.append(PromptOutcome(prompt_id, ts, True, upright_start - ts))
+        self._s.pending = []
+
+    def _resolve_expired(self, now: int, events: list[Event]) -> None:
+        keep = []
+        for prompt_id, ts in self._s.pending:
+            if now - ts >= RESPONSE_WINDOW_S:
+                events.append(PromptOutcome(prompt_id, ts, False, None))
+            else:
+                keep.append([prompt_id, ts])
+        self._s.pending = keep
+
+    def _resolve_unknown(self, events: list[Event]) -> None:
+        for prompt_id, ts in self._s.pending:
+            events.append(PromptOutcome(prompt_id, ts, None, None))
+        self._s.pending = []

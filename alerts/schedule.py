@@ -1,0 +1,103 @@
+"""Working hours and days: when a prompt may fire, in the person's time zone.
+
+Separate from the policy because calendars are fiddly (overnight windows, DST, day ranges that wrap
+from Sunday to Monday) and deserve their own tests. All times in and out are epoch seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """A daily window [start, end) in minutes after local midnight, on some weekdays.
+
+    ``end <= start`` means the window runs overnight (it belongs to the day it starts on). ``tz`` None
+    means the machine's local time zone.
+    """
+
+    start_min: int
+    end_min: int
+    days: frozenset[int]
+    tz: tzinfo | None = None
+
+    @classmethod
+    def parse(cls, hours: str, days: str, timezone: str | None = None) -> WorkingHours:
+        match = _HOURS_RE.match(hours)
+        if not match:
+            raise ValueError(f'working_hours must look like "08:00-18:00", got {hours!r}')
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59 or (h1 == 24 and m1) or (h2 == 24 and m2):
+            raise ValueError(f"working_hours has an impossible time: {hours!r}")
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if start == end:
+            raise ValueError(f"working_hours is an empty window: {hours!r} (use 00:00-24:00 for all day)")
+        tz = None
+        if timezone:
+            try:
+                tz = ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f'unknown timezone {timezone!r} (use an IANA name like "Europe/Berlin")'
+                ) from None
+        return cls(start, end, parse_days(days), tz)
+
+    def _local(self, t: float) -> datetime:
+        return datetime.fromtimestamp(t, self.tz)
+
+    def _at(self, day: date, minutes: int) -> float:
+        # Aware + timedelta is wall-clock arithmetic in Python, so 08:00 stays 08:00 across DST.
+        moment = datetime.combine(day, time(0), tzinfo=self.tz) + timedelta(minutes=minutes)
+        return moment.timestamp()
+
+    def windows_around(self, t: float) -> list[tuple[float, float]]:
+        """Working windows that start from the day before ``t`` up to a week after."""
+        today = self._local(t).date()
+        result = []
+        for offset in range(-1, 9):
+            day = today + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            end_min = self.end_min if self.end_min > self.start_min else self.end_min + 24 * 60
+            result.append((self._at(day, self.start_min), self._at(day, end_min)))
+        return result
+
+    def is_open(self, t: float) -> bool:
+        return any(a <= t < b for a, b in self.windows_around(t))
+
+    def next_open(self, t: float) -> float | None:
+        """``t`` if inside working hours, else the start of the next window (None if there is none)."""
+        for a, b in self.windows_around(t):
+            if t < b:
+                return max(t, a)
+        return None
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """ "Mon-Fri", "Mon,Wed,Fri", "Sat-Mon", "Mon-Fri,Sun" -> weekday numbers (Monday = 0)."""
+    days: set[int] = set()
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        ends = [p.strip()[:3] for p in part.split("-")]
+        if len(ends) > 2 or any(e not in DAY_NAMES for e in ends):
+            raise ValueError(f'working_days must look like "Mon-Fri" or "Mon,Wed,Fri", got {text!r}')
+        first = DAY_NAMES.index(ends[0])
+        last = DAY_NAMES.index(ends[-1])
+        day = first
+        while True:
+            days.add(day)
+            if day == last:
+                break
+            day = (day + 1) % 7
+    if not days:
+        raise ValueError(f"working_days names no day: {text!r}")
+    return frozenset(days)

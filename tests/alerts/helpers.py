@@ -1,0 +1,40 @@
+"""Small builders shared by the alert tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from alerts.policy import AlertPolicy, AlertSettings, PromptDue
+from analysis.postures import Posture, PostureSeconds
+
+#: Monday 2026-11-16 08:00:00 UTC. (1763280000, quoted as the simulator default, is a Sunday in 2025.)
+MONDAY_8 = 1794816000
+
+
+def day_series(*segments: tuple[str, float], start: int = MONDAY_8) -> PostureSeconds:
+    """("sitting", 20*60), ("standing", 30), ("unknown", 90) ... -> one code per second."""
+    parts = [np.full(int(seconds), Posture.from_label(label), np.int8) for label, seconds in segments]
+    return PostureSeconds(start, np.concatenate(parts) if parts else np.empty(0, np.int8))
+
+
+def counting_ids():
+    counter = itertools.count(1)
+    return lambda: f"p{next(counter)}"
+
+
+def utc_policy(**overrides) -> AlertPolicy:
+    return AlertPolicy(AlertSettings(timezone="UTC", **overrides), new_id=counting_ids())
+
+
+def feed(policy: AlertPolicy, series: PostureSeconds, chunk: int = 1) -> list:
+    """Deliver in chunks of ``chunk`` seconds, the way the streaming classifier does."""
+    events = []
+    for i in range(0, len(series), chunk):
+        events += policy.receive(PostureSeconds(series.start + i, series.codes[i : i + chunk]))
+    return events
+
+
+def prompts(events) -> list[PromptDue]:
+    return [e for e in events if isinstance(e, PromptDue)]
