@@ -1,0 +1,401 @@
+"""The live source: one Bleak session to a thigh sensor that keeps itself alive for days.
+
+Bleak maintainers' advice, followed here: a fresh ``BleakClient`` per connection; never reconnect from
+inside ``disconnected_callback`` (it only wakes the loop below); ``org.bluez.Error.InProgress`` on Connect
+is stale BlueZ state, so wait briefly and retry; and keep our own "no data for N seconds" watchdog,
+because Bleak fires no callback when bluetoothd itself dies. Each connection gets a fresh decoder, so a
+reconnect shows as a timestamp jump (plus a ``gap`` event) and no sample is ever invented to bridge it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakDBusError
+
+from analysis.samples import SampleChunk
+from firmware_bridge.ble_common import (
+    BATTERY_LEVEL_UUID,
+    MAX_NOTIFICATION_BYTES,
+    BleSessionError,
+    BlueZUnavailable,
+    FoundSensor,
+    SensorSettings,
+    SessionEvent,
+    SessionStats,
+    bluez_args,
+    explain_bluez_error,
+    recognise_family,
+    registry_module,
+    scan,
+)
+from firmware_bridge.decoders.base import ProtocolError, SensorDecoder
+
+__all__ = [
+    "BleSessionError",
+    "BleSource",
+    "BlueZUnavailable",
+    "FoundSensor",
+    "SensorSettings",
+    "SessionEvent",
+    "SessionStats",
+    "scan",
+]
+
+log = logging.getLogger(__name__)
+IN_PROGRESS = "org.bluez.Error.InProgress"
+_LINK_LOST = object()  # queued by the disconnected callback, after every sample that arrived before it
+
+
+class BleSource:
+    """``async for chunk in BleSource(settings).chunks()``: connect, start, decode, reconnect, forever.
+
+    Same shape as ``firmware_bridge.sources.SimulatedSource``. ``on_event`` receives every
+    ``SessionEvent`` (also logged). ``registry`` replaces the decoder registry (tests).
+    """
+
+    def __init__(
+        self,
+        settings: SensorSettings,
+        *,
+        on_event: Callable[[SessionEvent], None] | None = None,
+        registry: ModuleType | Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sensor_id: str = settings.address or ""
+        self.name: str = settings.address or "BLE sensor"
+        self.family: str | None = settings.family
+        self.battery_percent: int | None = None
+        self.stats = SessionStats()
+        self._on_event = on_event
+        self._registry = registry
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._client: BleakClient | None = None
+        self._decoder: SensorDecoder | None = None
+        self._generation = 0  # bumped per connection; callbacks from older clients are ignored
+        self._closed = asyncio.Event()
+        self._last_t: float | None = None
+        self._last_data = 0.0  # loop time of the last decoded sample (the watchdog's clock)
+        self._new_link = False
+        self._battery_warned = False
+
+    # ------------------------------------------------------------------ public
+    async def chunks(self) -> AsyncIterator[SampleChunk]:
+        """Decoded chunks for as long as the source is open. Raises only ``BleSessionError(fatal=True)``."""
+        failures = 0
+        while not self._closed.is_set():
+            try:
+                await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                explained = explain_bluez_error(error, self.settings.adapter)
+                if explained is not None and explained.fatal:
+                    self._emit("error", str(explained), reason=str(explained))
+                    raise explained from None
+                failures += 1
+                reason = str(explained) if explained else _describe(error)
+                await self._backoff(failures, reason)
+                continue
+            failures = 0
+            reason = "closed"
+            try:
+                async for chunk in self._stream():
+                    yield chunk
+                reason = self._end_reason
+            finally:
+                await self._release(stop_streaming=self._closed.is_set())
+            if not self._closed.is_set():
+                failures = 1
+                await self._backoff(failures, reason)
+
+    async def close(self) -> None:
+        """Stop streaming, disconnect, and end ``chunks()``."""
+        self._closed.set()
+        self._queue.put_nowait(_LINK_LOST)
+        await self._release(stop_streaming=True)
+
+    # ------------------------------------------------------------------ connecting
+    async def _find(self) -> tuple[BLEDevice, AdvertisementData]:
+        """Scan until the configured sensor (or, with no address, the first recognised one) advertises."""
+        registry = self._registry or registry_module()
+        wanted = self.settings.address.lower() if self.settings.address else None
+        found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+        def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+            if found.done():
+                return
+            if wanted is not None:
+                if device.address.lower() == wanted:
+                    found.set_result((device, adv))
+            elif recognise_family(
+                registry, adv.local_name or device.name, adv.service_uuids, adv.manufacturer_data
+            )[0]:
+                found.set_result((device, adv))
+
+        async with BleakScanner(on_advertisement, bluez=bluez_args(self.settings.adapter)):
+            try:
+                return await asyncio.wait_for(found, self.settings.scan_timeout_s)
+            except TimeoutError:
+                what = self.settings.address or "no recognised sensor"
+                raise BleSessionError(
+                    f"{what} not seen within {self.settings.scan_timeout_s:g} s: is the sensor switched on, "
+                    "charged and within a few metres? Close any phone app that holds the connection; "
+                    "`sitless scan` shows what is in range"
+                ) from None
+
+    def _choose_decoder(self, device: BLEDevice, adv: AdvertisementData) -> SensorDecoder:
+        registry = self._registry or registry_module()
+        name = adv.local_name or device.name
+        family = self.settings.family
+        if family is None:
+            family, _model = recognise_family(registry, name, adv.service_uuids, adv.manufacturer_data)
+        if family is None:
+            raise BleSessionError(
+                f"{device.address} ({name or 'no name'}) is not a sensor sitless recognises: set `family` in the "
+                "[sensor] table or pass --family (see `sitless sensors`)",
+                fatal=True,
+            )
+        if family not in registry.FAMILIES:
+            known = ", ".join(sorted(registry.FAMILIES))
+            raise BleSessionError(f"unknown sensor family {family!r} (known: {known})", fatal=True)
+        self.family = family
+        return registry.make_decoder(family, rate_hz=self.settings.rate_hz, **self.settings.options)
+
+    async def _connect(self) -> None:
+        device, adv = await self._find()
+        decoder = self._choose_decoder(device, adv)
+        self.sensor_id = device.address
+        self.name = adv.local_name or device.name or device.address
+        self._generation += 1
+        generation = self._generation
+        self._queue = asyncio.Queue()
+        client = await self._connect_client(device, generation)
+        self._client, self._decoder = client, decoder
+        try:
+            await self._start_streaming(client, decoder, generation)
+        except BaseException:
+            await self._release(stop_streaming=False)
+            raise
+        self._last_data = asyncio.get_running_loop().time()
+        self._new_link = True
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            self.stats.reconnects += 1
+        self._emit("connected", f"connected to {self.name} ({self.sensor_id}) as {decoder.display_name}")
+
+    async def _connect_client(self, device: BLEDevice, generation: int) -> BleakClient:
+        """A fresh BleakClient per attempt; InProgress (stale BlueZ state) gets a short wait and a retry."""
+        attempts = max(1, self.settings.in_progress_attempts)
+        for attempt in range(1, attempts + 1):
+            client = BleakClient(
+                device,
+                disconnected_callback=lambda _client: self._on_disconnected(generation),
+                timeout=self.settings.connect_timeout_s,
+                bluez=bluez_args(self.settings.adapter),
+            )
+            try:
+                await client.connect()
+                return client
+            except BleakDBusError as error:
+                if error.dbus_error != IN_PROGRESS or attempt == attempts:
+                    raise
+                self.stats.in_progress_retries += 1
+                log.warning(
+                    "BlueZ says a connection to %s is already in progress; waiting %.1f s and retrying "
+                    "(if this persists, run `bluetoothctl disconnect %s`)",
+                    device.address,
+                    self.settings.in_progress_retry_s,
+                    device.address,
+                )
+                await asyncio.sleep(self.settings.in_progress_retry_s)
+        raise AssertionError("unreachable")
+
+    async def _start_streaming(self, client: BleakClient, decoder: SensorDecoder, generation: int) -> None:
+        battery = client.services.get_characteristic(BATTERY_LEVEL_UUID)
+        if battery is not None:
+            with contextlib.suppress(Exception):
+                self._on_battery(generation, await client.read_gatt_char(battery))
+            if "notify" in battery.properties:
+                await client.start_notify(battery, lambda _c, data: self._on_battery(generation, data))
+        for uuid in decoder.notify_uuids:
+            if client.services.get_characteristic(uuid) is None:
+                raise BleSessionError(
+                    f"{self.sensor_id} has no characteristic {uuid}, which {decoder.display_name} streams on: "
+                    f"is family={decoder.family!r} right for this sensor? (see `sitless sensors`)"
+                )
+            await client.start_notify(uuid, lambda char, data: self._on_notification(generation, char, data))
+        for command in decoder.start_commands():
+            await client.write_gatt_char(command.characteristic, command.data, response=command.response)
+
+    async def _release(self, *, stop_streaming: bool) -> None:
+        client, decoder, self._client = self._client, self._decoder, None
+        self._generation += 1
+        if client is None:
+            return
+        with contextlib.suppress(Exception):
+            if stop_streaming and decoder is not None and client.is_connected:
+                for command in decoder.stop_commands():
+                    await asyncio.wait_for(
+                        client.write_gatt_char(
+                            command.characteristic, command.data, response=command.response
+                        ),
+                        2,
+                    )
+        try:
+            await asyncio.wait_for(client.disconnect(), 5)
+        except Exception as error:  # BlueZ may be gone: nothing left to disconnect from
+            log.debug("disconnecting %s failed: %r", self.sensor_id, error)
+
+    async def _backoff(self, attempt: int, reason: str) -> None:
+        delay = self.settings.backoff_s(attempt)
+        who = self.settings.address or "a sensor"
+        self._emit(
+            "reconnecting",
+            f"reconnecting to {who} in {delay:g} s (attempt {attempt}): {reason}",
+            reason=reason,
+            attempt=attempt,
+            delay_s=delay,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), delay)
+
+    # ------------------------------------------------------------------ streaming
+    async def _stream(self) -> AsyncIterator[SampleChunk]:
+        loop = asyncio.get_running_loop()
+        watchdog = self.settings.watchdog_s
+        while True:
+            remaining = watchdog - (loop.time() - self._last_data)
+            if remaining <= 0:
+                self.stats.watchdog_trips += 1
+                self._end_reason = f"no data for {watchdog:g} s"
+                self._emit(
+                    "watchdog",
+                    f"no data for {watchdog:g} s from {self.sensor_id}, reconnecting; if this repeats, check "
+                    f"the sensor's battery or run `bluetoothctl remove {self.sensor_id}`",
+                    reason=self._end_reason,
+                )
+                return
+            try:
+                item = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                continue
+            if item is _LINK_LOST:
+                if not self._closed.is_set():
+                    self._end_reason = "link lost"
+                    self._emit(
+                        "disconnected",
+                        f"lost the link to {self.sensor_id}; reconnecting (samples during the outage are lost "
+                        "and the gap is marked)",
+                        reason=self._end_reason,
+                    )
+                return
+            chunk = self._continue_timeline(item)
+            if len(chunk):
+                self.stats.samples += len(chunk)
+                yield chunk
+
+    def _continue_timeline(self, chunk: SampleChunk) -> SampleChunk:
+        """Mark the gap after a reconnect; drop samples that would step back in time (a resynced clock)."""
+        if self._last_t is not None:
+            if self._new_link and chunk.t[0] > self._last_t:
+                start, end = self._last_t, float(chunk.t[0])
+                self.stats.gaps.append((start, end))
+                self._emit(
+                    "gap",
+                    f"{end - start:.1f} s without samples from {self.sensor_id} (reconnected)",
+                    start=start,
+                    end=end,
+                )
+            newer = chunk.t >= self._last_t
+            if not newer.all():
+                self.stats.overlapping_dropped += int((~newer).sum())
+                chunk = SampleChunk(chunk.t[newer], chunk.xyz[newer])
+        self._new_link = False
+        if len(chunk):
+            self._last_t = float(chunk.t[-1])
+        return chunk
+
+    # ------------------------------------------------------------------ callbacks (Bleak's, in our loop)
+    def _on_disconnected(self, generation: int) -> None:
+        if generation == self._generation:
+            self._queue.put_nowait(_LINK_LOST)  # the loop in chunks() reconnects, never this callback
+
+    def _on_notification(self, generation: int, char: BleakGATTCharacteristic, data: bytearray) -> None:
+        decoder = self._decoder
+        if generation != self._generation or decoder is None:
+            return
+        self.stats.packets += 1
+        try:
+            if len(data) > MAX_NOTIFICATION_BYTES:
+                raise ProtocolError(
+                    decoder.family, f"oversized notification ({len(data)} bytes)", bytes(data)
+                )
+            chunk = decoder.receive_data(char.uuid, bytes(data), time.time())
+        except ProtocolError as error:
+            self._malformed(error)
+            return
+        except Exception as error:  # a decoder bug must not stop the session either
+            log.debug("decoder raised", exc_info=True)
+            self._malformed(ProtocolError(decoder.family, f"decoder failed: {error!r}", bytes(data)))
+            return
+        if len(chunk):
+            self._last_data = asyncio.get_running_loop().time()
+            self._queue.put_nowait(chunk)
+
+    def _malformed(self, error: ProtocolError) -> None:
+        self.stats.malformed += 1
+        count = self.stats.malformed
+        message = (
+            f"malformed packet #{count} from {self.sensor_id}: {error}; the session continues. If this keeps "
+            f"happening, check that family={self.family!r} matches the sensor (`sitless sensors`)"
+        )
+        self._emit(
+            "malformed", message, count=count, error=str(error), quiet=not (count <= 3 or count % 100 == 0)
+        )
+
+    def _on_battery(self, generation: int, data: bytes | bytearray) -> None:
+        if generation != self._generation or len(data) != 1 or data[0] > 100:
+            return
+        percent = int(data[0])
+        low = percent < self.settings.low_battery_percent
+        self.battery_percent = percent
+        if low and not self._battery_warned:
+            message = f"battery of {self.sensor_id} at {percent}% (below {self.settings.low_battery_percent}%): charge it soon"
+        else:
+            message = f"battery of {self.sensor_id} at {percent}%"
+        self._emit("battery", message, percent=percent, low=low, quiet=not (low and not self._battery_warned))
+        self._battery_warned = low
+
+    def _emit(self, kind: str, message: str, *, quiet: bool = False, **fields: Any) -> None:
+        level = logging.INFO if kind in ("connected", "battery", "gap") else logging.WARNING
+        log.log(logging.DEBUG if quiet else level, "%s", message)
+        if self._on_event is not None:
+            try:
+                self._on_event(SessionEvent(kind, self.sensor_id, message, **fields))
+            except Exception:
+                log.exception("on_event handler failed for %s event", kind)
+
+    _end_reason = "link lost"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, BleakDBusError):
+        return f"BlueZ error {error.dbus_error}" + (
+            f" ({error.dbus_error_details})" if error.dbus_error_details else ""
+        )
+    if isinstance(error, TimeoutError):
+        return "connection timed out"
+    return str(error) or type(error).__name__

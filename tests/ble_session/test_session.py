@@ -1,0 +1,211 @@
+"""The live BLE session, end to end through the real Bleak BlueZ backend against a simulated BlueZ.
+
+Each test scripts the fake peripheral (see ``fake_bluez``) and watches what a user would see: the samples
+that come out of ``BleSource.chunks()``, the events, and how quickly the session recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from firmware_bridge.ble import scan
+from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
+from tests.ble_session.peripherals import TINY_DATA, TINY_PERIOD, TinyRegistry, make_tiny, tiny_packets
+
+pytestmark = pytest.mark.ble
+ADDRESS = "C0:FF:EE:00:00:01"
+
+
+def test_scan_finds_the_sensor_and_recognises_its_model(bluez):
+    bluez.add_device(make_tiny(ADDRESS, rssi=-61))
+
+    found = asyncio.run(scan(timeout=0.5, registry=TinyRegistry))
+
+    (sensor,) = [s for s in found if s.address == ADDRESS]
+    assert sensor.family == "tiny"
+    assert sensor.model == "Tiny test sensor"
+    assert sensor.name == "tiny-thigh"
+    assert sensor.rssi is not None and -70 < sensor.rssi < -50
+
+
+def test_thousands_of_notifications_decode_to_exactly_the_samples_sent(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS))
+    rows = xyz_mg(1500)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, rate_hz=50), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        delivered = await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await until(lambda: len(session.samples) >= len(rows), 10, "all samples")
+        await session.stop()
+        return session, delivered
+
+    session, delivered = asyncio.run(scenario())
+
+    assert delivered == len(rows)
+    samples = session.samples
+    np.testing.assert_array_equal(samples.xyz, rows.astype(np.float32) / 1000)
+    assert np.all(np.diff(samples.t) >= 0)
+    assert session.source.stats.malformed == 0
+    # connecting wrote the start bytes: the 20 ms period for 50 Hz, little-endian
+    assert (TINY_PERIOD, b"\x14\x00") in device.written
+    assert session.kinds().count("connected") == 1
+
+
+def test_battery_level_is_read_at_connect_followed_and_warned_about_when_low(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS, battery_percent=40))
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, low_battery_percent=15), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await until(lambda: session.source.battery_percent == 40, 5, "battery read at connect")
+        bluez.call(device.notify, "00002a19-0000-1000-8000-00805f9b34fb", bytes([9]))
+        await until(lambda: session.source.battery_percent == 9, 5, "battery notification")
+        await session.stop()
+        return session
+
+    session = asyncio.run(scenario())
+
+    battery = [e for e in session.events if e.kind == "battery"]
+    assert [e.percent for e in battery] == [40, 9]
+    assert [e.low for e in battery] == [False, True]
+    assert "charge it soon" in battery[-1].message
+
+
+def test_link_loss_reconnects_and_resumes_within_5_s_of_the_device_reappearing_with_the_gap_marked(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS))
+    before, after = xyz_mg(200, seed=1), xyz_mg(200, seed=2)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=5), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(before)))
+        await until(lambda: len(session.samples) == len(before), 5, "samples before the link loss")
+        chunks_before = len(session.chunks)
+        bluez.drop_link(device, stay_away=True)
+        await until(lambda: "disconnected" in session.kinds(), 5, "the disconnect to be noticed")
+        await asyncio.sleep(1.0)  # out of range for a while: the session keeps trying
+        bluez.reappear(device)
+        reappeared = time.monotonic()
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(after)))
+        await until(lambda: len(session.samples) == len(before) + len(after), 5, "resumed samples")
+        resumed = session.arrivals[chunks_before]
+        await session.stop()
+        return session, resumed - reappeared
+
+    session, recovery_s = asyncio.run(scenario())
+
+    assert recovery_s < 5.0
+    samples = session.samples
+    np.testing.assert_array_equal(samples.xyz, np.vstack([before, after]).astype(np.float32) / 1000)
+    # the outage is a timestamp jump, not invented samples, and a gap event says when
+    jump = np.argmax(np.diff(samples.t))
+    assert jump == len(before) - 1
+    assert samples.t[jump + 1] - samples.t[jump] > 0.9
+    (gap,) = [e for e in session.events if e.kind == "gap"]
+    assert gap.start == samples.t[jump] and gap.end == samples.t[jump + 1]
+    assert session.source.stats.reconnects == 1
+    assert "reconnecting" in session.kinds()
+    assert device.connect_calls >= 2
+
+
+def test_connect_failing_once_with_in_progress_is_retried_and_succeeds(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS))
+    bluez.fail_next_connect(device, "org.bluez.Error.InProgress")
+    rows = xyz_mg(50)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await until(lambda: len(session.samples) == len(rows), 5, "samples after the retry")
+        await session.stop()
+        return session
+
+    session = asyncio.run(scenario())
+
+    assert device.connect_calls == 2
+    assert session.source.stats.in_progress_retries == 1
+    assert session.kinds().count("connected") == 1
+
+
+def test_bluez_vanishing_is_caught_by_the_watchdog_and_the_session_recovers_when_it_returns(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS))
+    rows = xyz_mg(40)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=1.0), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await until(lambda: len(session.samples) == len(rows), 5, "samples before bluetoothd dies")
+        bluez.vanish()  # no signal reaches Bleak: only the missing data tells
+        await until(lambda: "watchdog" in session.kinds(), 5, "the watchdog")
+        await asyncio.sleep(0.5)
+        bluez.restart()
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await until(lambda: len(session.samples) == 2 * len(rows), 5, "samples after bluetoothd returns")
+        await session.stop()
+        return session
+
+    session = asyncio.run(scenario())
+
+    watchdog = next(e for e in session.events if e.kind == "watchdog")
+    assert ADDRESS in watchdog.message and "bluetoothctl remove" in watchdog.message
+    assert session.source.stats.watchdog_trips >= 1
+    assert session.error is None
+
+
+def test_a_device_sending_garbage_keeps_the_session_alive_and_counts_it(bluez):
+    device = bluez.add_device(make_tiny(ADDRESS))
+    rows = xyz_mg(300)
+    good = tiny_packets(rows)
+    garbage = [b"", b"\x01", b"\xff" * 5, b"\x00" * 7, b"\xab" * 600]
+    mixed: list[bytes] = []
+    for index, packet in enumerate(good):
+        mixed.append(packet)
+        if index % 10 == 0:
+            mixed.append(garbage[(index // 10) % len(garbage)])
+    n_garbage = len(mixed) - len(good)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, mixed))
+        await until(lambda: len(session.samples) == len(rows), 5, "every good sample")
+        await until(lambda: session.source.stats.malformed == n_garbage, 5, "garbage counted")
+        await session.stop()
+        return session
+
+    session = asyncio.run(scenario())
+
+    np.testing.assert_array_equal(session.samples.xyz, rows.astype(np.float32) / 1000)
+    malformed = [e for e in session.events if e.kind == "malformed"]
+    assert len(malformed) == n_garbage
+    assert all(ADDRESS in e.message for e in malformed)
+    assert any("oversized" in (e.error or "") for e in malformed)
+    assert session.kinds().count("connected") == 1  # never reconnected over garbage
+
+
+def test_the_chosen_adapter_is_used_for_scanning_and_connecting(bluez_two_adapters):
+    bluez = bluez_two_adapters
+    device = bluez.add_device(make_tiny(ADDRESS), adapter="hci1")
+    rows = xyz_mg(20)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, adapter="hci1"), registry=TinyRegistry)
+        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await until(lambda: len(session.samples) == len(rows), 5, "samples via hci1")
+        await session.stop()
+        return session
+
+    asyncio.run(scenario())
+
+    assert bluez.adapters["hci1"].discovery_starts >= 1
+    assert bluez.adapters["hci0"].discovery_starts == 0
