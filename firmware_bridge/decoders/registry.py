@@ -12,8 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from firmware_bridge.decoders.base import SensorDecoder
+from firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
+from firmware_bridge.decoders.metamotion import MetaMotionDecoder
 from firmware_bridge.decoders.microbit import MicrobitDecoder
+from firmware_bridge.decoders.movesense import MovesenseDecoder
 from firmware_bridge.decoders.polar import PolarH10Decoder, PolarVeritySenseDecoder
+from firmware_bridge.decoders.thingy import ThingyDecoder
 from firmware_bridge.decoders.witmotion import WitMotionDecoder
 
 # Order matters for ``recognise``: name-based families first (most specific), then service UUIDs.
@@ -22,37 +26,21 @@ FAMILIES: dict[str, type[SensorDecoder]] = {
     for cls in (
         PolarH10Decoder,
         PolarVeritySenseDecoder,
+        MovesenseDecoder,
         WitMotionDecoder,
         MicrobitDecoder,
+        MetaMotionDecoder,
+        ThingyDecoder,
+        GenericDecoder,
     )
 }
-
-
-def _register_optional() -> None:
-    """Families added after the first commit; imported here so a half-written module never breaks the rest."""
-    import importlib
-
-    for module, name in (
-        ("firmware_bridge.decoders.movesense", "MovesenseDecoder"),
-        ("firmware_bridge.decoders.metamotion", "MetaMotionDecoder"),
-        ("firmware_bridge.decoders.thingy", "ThingyDecoder"),
-        ("firmware_bridge.decoders.generic", "GenericDecoder"),
-    ):
-        try:
-            cls = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        FAMILIES[cls.family] = cls
-
-
-_register_optional()
 
 
 def recognise(
     name: str | None,
     service_uuids: Sequence[str],
     manufacturer_data: Mapping[int, bytes],
-    generic: Any | None = None,
+    generic: GenericProfile | None = None,
 ) -> type[SensorDecoder] | None:
     """The decoder class whose family this advertisement looks like, or None.
 
