@@ -50,9 +50,14 @@ class ClassifierSettings:
     #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
     #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
     lying_rotation_deg: float = 65.0
-    #: A still sensor with total SD below this is off the body: a worn sensor always shows tremor, pulse
-    #: and breathing on top of the sensor's noise. See docs/classifier.md for how it was set.
-    nonwear_sd_g: float = 0.004
+    #: Off the body = no movement beyond white sensor noise: total SD (2-s window) below ``nonwear_sd_g``
+    #: and, over the trailing ``nonwear_window_s`` seconds, the per-second means wander less than
+    #: ``nonwear_drift_ratio`` times what the noise explains (a worn thigh sways, breathes, has a pulse).
+    #: See docs/classifier.md for why and how it was set.
+    nonwear_sd_g: float = 0.02
+    nonwear_window_s: int = 20
+    nonwear_min_still_s: int = 5
+    nonwear_drift_ratio: float = 2.5
     #: Acti4's long-stillness rule: SD below this for ``long_still_min`` minutes is non-wear from then on.
     long_still_sd_g: float = 0.01
     long_still_min: float = 90.0
@@ -103,6 +108,8 @@ class StreamingClassifier:
 
     def feed(self, chunk: SampleChunk) -> PostureSeconds:
         first, sums = self._accumulator.push(chunk)
+        if not len(sums):  # most BLE packets complete no second: nothing to do
+            return PostureSeconds.empty(self._smoother.next_second(first))
         return self._smoother.push(first, self._labeller.label(first, sums))
 
     def flush(self) -> PostureSeconds:
@@ -151,6 +158,9 @@ class _ModeSmoother:
         if ready <= 0:
             return PostureSeconds.empty(self._next)
         return self._emit(ready, self._pending)
+
+    def next_second(self, default: int) -> int:
+        return default if self._next is None else self._next
 
     def flush(self) -> PostureSeconds:
         if self._next is None:

@@ -60,7 +60,7 @@ class SecondAccumulator:
     def __init__(self) -> None:
         self._open_second: int | None = None  # second of the newest sample (not complete yet)
         self._next_second: int | None = None  # first second not yet returned
-        self._pending: list[np.ndarray] = []  # sample terms of the open second
+        self._pending: list[np.ndarray] = []  # accelerations of the open second
         self.dropped = 0
 
     @property
@@ -71,6 +71,9 @@ class SecondAccumulator:
         if not len(chunk):
             return (self._next_second or 0), np.zeros((0, N_COLUMNS))
         seconds = np.floor(chunk.t).astype(np.int64)
+        if self._open_second is not None and seconds.min() == seconds.max() == self._open_second:
+            self._pending.append(chunk.xyz)  # the common BLE case: the packet stays in the open second
+            return self._next_second, np.zeros((0, N_COLUMNS))
         floor_so_far = seconds if self._open_second is None else np.maximum(seconds, self._open_second)
         running_max = np.maximum.accumulate(floor_so_far)
         keep = seconds >= running_max
@@ -78,26 +81,26 @@ class SecondAccumulator:
             self.dropped += int((~keep).sum())
             seconds = seconds[keep]
             chunk = SampleChunk(chunk.t[keep], chunk.xyz[keep])
-        terms = sample_terms(chunk.xyz)
+        xyz = chunk.xyz
         if self._next_second is None:
             self._next_second = int(seconds[0])
             self._open_second = int(seconds[0])
         newest = int(seconds[-1])
         if newest == self._open_second:
-            self._pending.append(terms)
+            self._pending.append(xyz)
             return self._next_second, np.zeros((0, N_COLUMNS))
         # Everything before ``newest`` is complete now.
         split = int(np.searchsorted(seconds, newest, side="left"))
-        done_terms = terms[:split]
+        done_xyz = xyz[:split]
         done_seconds = seconds[:split]
         if self._pending:
-            done_terms = np.concatenate([*self._pending, done_terms])
+            done_xyz = np.concatenate([*self._pending, done_xyz])
             done_seconds = np.concatenate(
                 [np.full(sum(len(p) for p in self._pending), self._open_second, np.int64), done_seconds]
             )
         first = self._next_second
-        sums = _sum_per_second(done_seconds, done_terms, first, newest)
-        self._pending = [terms[split:]]
+        sums = _sum_per_second(done_seconds, sample_terms(done_xyz), first, newest)
+        self._pending = [xyz[split:]]
         self._open_second = newest
         self._next_second = newest
         return first, sums
@@ -108,9 +111,9 @@ class SecondAccumulator:
             return 0, np.zeros((0, N_COLUMNS))
         first = self._next_second
         if self._pending and sum(len(p) for p in self._pending):
-            done_terms = np.concatenate(self._pending)
-            seconds = np.full(len(done_terms), self._open_second, np.int64)
-            sums = _sum_per_second(seconds, done_terms, first, self._open_second + 1)
+            done_xyz = np.concatenate(self._pending)
+            seconds = np.full(len(done_xyz), self._open_second, np.int64)
+            sums = _sum_per_second(seconds, sample_terms(done_xyz), first, self._open_second + 1)
         else:
             sums = np.zeros((0, N_COLUMNS))
         self._pending = []

@@ -27,8 +27,10 @@ class SecondLabeller:
         self.s = settings
         self.calibration_up = calibration.up_vector() if calibration is not None else None
         self._previous = np.zeros(F.N_COLUMNS)  # sums of the second before the batch
+        self._history = np.zeros((settings.nonwear_window_s - 1, F.N_COLUMNS))  # sums of earlier seconds
         self._last_worn = -(2**62)  # absolute second of the latest worn second
         self._last_not_quiet: int | None = None
+        self._last_not_calm: int | None = None
         self._nonwear_cumulative = 0  # nonwear seconds seen so far (for run counts across batches)
         self._nonwear_last_worn = 0  # nonwear count through the latest worn second
         self._walks = SlidingWindow(settings.reference_walk_s)
@@ -58,11 +60,23 @@ class SecondLabeller:
         mean_magnitude = window[:, F.SM] / safe
         sd_magnitude = np.sqrt(np.maximum(window[:, F.SMM] / safe - mean_magnitude**2, 0.0))
         has_sd = count >= MIN_SAMPLES_FOR_SD
-        norm = np.linalg.norm(mean, axis=1)
+        norm = np.sqrt((mean * mean).sum(axis=1))
         gravity = mean / np.maximum(norm, 1e-9)[:, None]
 
         # --- non-wear: no physiological micro-movement, or Acti4's long stillness ---------------------
-        still = has_data & has_sd & (sd_total < s.nonwear_sd_g)
+        calm = has_sd & (sd_total < s.nonwear_sd_g)
+        if self._last_not_calm is None:
+            self._last_not_calm = first - 1
+        last_not_calm = last_index_where(~calm, first, self._last_not_calm)
+        self._last_not_calm = int(last_not_calm[-1])
+        drift_ratio, drift_seconds = self._drift_ratio(sums, seconds - last_not_calm)
+        still = (
+            has_data
+            & has_sd
+            & (sd_total < s.nonwear_sd_g)
+            & (drift_seconds >= s.nonwear_min_still_s)
+            & (drift_ratio < s.nonwear_drift_ratio)
+        )
         quiet = has_data & has_sd & (sd_total < s.long_still_sd_g)
         if self._last_not_quiet is None:
             self._last_not_quiet = first - 1
@@ -99,7 +113,7 @@ class SecondLabeller:
         step_units = quantise_units(gravity)
         walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
         learned = walk_counts >= s.reference_min_walk_s
-        up = walk_sums / np.maximum(np.linalg.norm(walk_sums, axis=1), 1.0)[:, None]
+        up = walk_sums / np.maximum(np.sqrt((walk_sums * walk_sums).sum(axis=1)), 1.0)[:, None]
         if self.calibration_up is not None:
             fallback = np.broadcast_to(self.calibration_up, up.shape)
         else:
@@ -111,18 +125,23 @@ class SecondLabeller:
         up = np.where(learned[:, None], up, fallback)
         if learned[-1] or self.calibration_up is not None:
             self._up_now = up[-1].copy()
-        cos_incl = np.clip((gravity * up).sum(axis=1), -1.0, 1.0)
+        cos_incl = np.minimum(np.maximum((gravity * up).sum(axis=1), -1.0), 1.0)
         inclination = np.degrees(np.arccos(cos_incl))
 
         # --- sitting vs lying: rotation about the thigh axis against the learned sitting direction ------
         sedentary = worn & (inclination >= s.sit_inclination_deg) & ~moving
         across = gravity - cos_incl[:, None] * up
-        across_unit = across / np.maximum(np.linalg.norm(across, axis=1), 1e-9)[:, None]
+        across_unit = across / np.maximum(np.sqrt((across * across).sum(axis=1)), 1e-9)[:, None]
         forward_sums, forward_counts = self._sedentary.update(
             sedentary & learned, quantise_units(across_unit), resets
         )
-        forward = forward_sums / np.maximum(np.linalg.norm(forward_sums, axis=1), 1.0)[:, None]
-        rotation = np.degrees(np.arccos(np.clip((across_unit * forward).sum(axis=1), -1.0, 1.0)))
+        forward = (
+            forward_sums
+            / np.maximum(np.sqrt((forward_sums * forward_sums).sum(axis=1)).astype(np.float64), 1.0)[:, None]
+        )
+        rotation = np.degrees(
+            np.arccos(np.minimum(np.maximum((across_unit * forward).sum(axis=1), -1.0), 1.0))
+        )
         lying = learned & (forward_counts >= s.forward_min_sedentary_s) & (rotation > s.lying_rotation_deg)
 
         # --- rules, in priority order -----------------------------------------------------------------
@@ -142,3 +161,45 @@ class SecondLabeller:
         labels[nonwear] = Posture.NONWEAR
         labels[~has_data] = Posture.UNKNOWN
         return labels
+
+    def _drift_ratio(self, sums: np.ndarray, calm_for: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How much the per-second mean wanders, relative to what white sensor noise explains.
+
+        Over the calm seconds of the trailing ``nonwear_window_s`` (the window starts after the last
+        second that moved, ``calm_for`` seconds ago, so a sensor put down is recognised quickly): the
+        variance between the per-second means (summed over axes) divided by the mean within-second
+        variance / n. A sensor on a desk or charger reads constant gravity plus white noise, so the ratio
+        is about 1; a worn sensor also moves slowly (postural sway, breathing, pulse), so the ratio is
+        several times larger even when its raw SD is as small as the sensor's noise. It does not depend on
+        the sample rate or the noise level.
+
+        Per-second statistics are rounded to integers (means to 2**-18 g, within-variance to 2**-40 g^2)
+        so the window sums are exact (int64 wrap-around cancels in differences) and batch-independent.
+        """
+        width = self.s.nonwear_window_s
+        rows = np.concatenate([self._history, sums])
+        self._history = rows[len(rows) - (width - 1) :].copy()
+        n = rows[:, F.N]
+        present = n >= 2
+        safe = np.maximum(n, 1.0)[:, None]
+        means = rows[:, F.SX : F.SZ + 1] / safe
+        within = (rows[:, F.SXX : F.SZZ + 1] / safe - means * means).sum(axis=1) / safe[:, 0]
+        mean_units = np.where(present[:, None], np.round(means * 2.0**18), 0).astype(np.int64)
+        stats = np.zeros((len(rows) + 1, 6), np.int64)
+        stats[1:, 0] = present
+        stats[1:, 1:4] = mean_units
+        stats[1:, 4] = (mean_units * mean_units).sum(axis=1)
+        stats[1:, 5] = np.where(present, np.round(within * 2.0**40), 0).astype(np.int64)
+        np.cumsum(stats, axis=0, out=stats)
+        # Row j of ``stats`` sums rows < j; second k of the batch is row (width - 1 + k).
+        stop = np.arange(width, width + len(sums))
+        start = stop - np.minimum(calm_for, width)
+        window = stats[stop] - stats[start]
+        count = window[:, 0].astype(np.float64)
+        safe_count = np.maximum(count, 1.0)
+        total = window[:, 1:4].astype(np.float64) * 2.0**-18
+        between = window[:, 4] * 2.0**-36 / safe_count - (total * total).sum(axis=1) / (
+            safe_count * safe_count
+        )
+        noise = window[:, 5] * 2.0**-40 / safe_count
+        return between / np.maximum(noise, 1e-15), count
