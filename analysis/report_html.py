@@ -1,0 +1,204 @@
+"""The weekly report as one self-contained HTML page: no script, no network, no web font, phone first.
+
+Figures are inline SVG (from ``analysis.report_figures``); every number a figure shows is also in the
+text (headline cards and a per-day table), and every figure has an ``aria-label``, so the page works
+with a screen reader and survives being forwarded as a single file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+
+from analysis.report import WeekData
+from analysis.report_figures import FIGURES, figure_svgs
+
+
+def format_minutes(minutes: float | None) -> str:
+    """``95.4`` -> ``"1 h 35 min"``; ``None`` -> ``"–"``."""
+    if minutes is None or not math.isfinite(minutes):
+        return "–"
+    total = int(round(minutes))
+    hours, mins = divmod(total, 60)
+    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+
+
+def format_number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if digits else f"{int(round(value))}"
+
+
+def _per_day(totals: dict, key: str) -> float | None:
+    value, days = totals.get(key), totals.get("days_with_data") or 0
+    return None if value is None or not days else value / days
+
+
+# (label, key, formatter, lower_is_better, compare per day): the headline cards.
+HEADLINES = (
+    ("Sitting", "sitting_min", format_minutes, True, True),
+    ("Breaks from sitting", "breaks", format_number, False, True),
+    ("Breaks per sitting hour", "breaks_per_sitting_hour", lambda v: format_number(v, 2), False, False),
+    ("Bouts of 30 min or more", "bouts_30min", format_number, True, True),
+    ("Longest bout", "longest_bout_min", format_minutes, True, False),
+    ("Usual bout (W50)", "w50_min", format_minutes, True, False),
+)
+
+
+def _trend(key: str, lower_is_better: bool, per_day: bool, totals: dict, previous: dict | None) -> str:
+    if previous is None:
+        return '<p class="trend">no data for last week</p>'
+    now = _per_day(totals, key) if per_day else totals.get(key)
+    before = _per_day(previous, key) if per_day else previous.get(key)
+    if now is None or before is None:
+        return '<p class="trend">–</p>'
+    change_text = ("new" if now else "same") if before == 0 else f"{abs(now - before) / before * 100:.0f} %"
+    if math.isclose(now, before, rel_tol=0.02, abs_tol=1e-9):
+        return f'<p class="trend same">= same as last week{" (per day)" if per_day else ""}</p>'
+    up = now > before
+    good = up != lower_is_better
+    arrow, word = ("▲", "up") if up else ("▼", "down")
+    scope = " a day" if per_day else ""
+    return (
+        f'<p class="trend {"good" if good else "bad"}"><span aria-hidden="true">{arrow}</span> '
+        f"{word} {change_text}{scope} vs last week</p>"
+    )
+
+
+def _cards(report: dict) -> str:
+    totals, previous = report["week_totals"], report["previous_week"]
+    cards = []
+    for label, key, fmt, lower_better, per_day in HEADLINES:
+        value = totals.get(key)
+        extra = ""
+        if key == "sitting_min" and totals.get("days_with_data"):
+            extra = f'<p class="sub">{format_minutes(_per_day(totals, key))} a day on average</p>'
+        cards.append(
+            f'<section class="card" aria-label="{html.escape(label)}"><h3>{html.escape(label)}</h3>'
+            f'<p class="big" data-key="{key}">{html.escape(fmt(value))}</p>{extra}'
+            f"{_trend(key, lower_better, per_day, totals, previous)}</section>"
+        )
+    heeded, prompts = totals["prompts_heeded"], totals["prompts"]
+    share = f" ({heeded / prompts * 100:.0f} %)" if prompts else ""
+    median = totals.get("median_min_to_stand")
+    cards.append(
+        f'<section class="card" aria-label="Prompts heeded"><h3>Prompts heeded</h3>'
+        f'<p class="big" data-key="prompts_heeded">{heeded} of {prompts}</p>'
+        f'<p class="sub">stood within 5 min{share}'
+        f"{f'; median {median:.1f} min to stand' if median is not None else ''}</p></section>"
+    )
+    stretch = report.get("stretch_of_the_week")
+    text = (
+        f'<p class="big small">{html.escape(stretch["exercise"])}</p>'
+        f'<p class="sub">prompted {stretch["times_prompted"]} time{"s" if stretch["times_prompted"] != 1 else ""}</p>'
+        if stretch
+        else '<p class="sub">no prompts this week</p>'
+    )
+    cards.append(
+        f'<section class="card" aria-label="Stretch of the week"><h3>Stretch of the week</h3>{text}</section>'
+    )
+    return "\n".join(cards)
+
+
+def _day_table(report: dict) -> str:
+    head = "<tr><th scope='col'>Day</th><th scope='col'>Worn</th><th scope='col'>Sitting</th><th scope='col'>Breaks</th><th scope='col'>Bouts ≥ 30 min</th><th scope='col'>Longest</th><th scope='col'>Prompts heeded</th></tr>"
+    rows = []
+    for d in report["days"]:
+        day = dt.date.fromisoformat(d["date"])
+        rows.append(
+            f"<tr><th scope='row'>{day:%a %d %b}</th><td>{format_minutes(d['worn_min'])}</td>"
+            f"<td>{format_minutes(d['sitting_min'])}</td><td>{d['breaks']}</td><td>{d['bouts_30min']}</td>"
+            f"<td>{format_minutes(d['longest_bout_min'])}</td><td>{d['prompts_heeded']} / {d['prompts']}</td></tr>"
+        )
+    return f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _figure_descriptions(report: dict) -> dict[str, str]:
+    t = report["week_totals"]
+    return {
+        "strip": "A 24-hour strip for each day, coloured by posture: sitting, lying, standing, walking, cycling, not worn.",
+        "postures": f"Stacked bars of hours per posture each day; {format_minutes(t['sitting_min'])} of sitting this week.",
+        "bands": f"Sitting time each day by bout length; {format_minutes(t['min_in_bouts_30min'])} in bouts of 30 minutes or more.",
+        "hours": "A grid of the hours of each day: green when you were up for at least a minute, red when you sat through the hour.",
+        "distribution": f"Cumulative share of sitting time by bout length; half the sitting time was in bouts of {format_minutes(t['w50_min'])} or longer (W50).",
+        "prompts": f"Prompts per day and how many you answered by standing within 5 minutes: {t['prompts_heeded']} of {t['prompts']}.",
+    }
+
+
+CSS = """
+:root{--ink:#2b2b2b;--muted:#6b6b6b;--bg:#f6f4f1;--card:#fff;--good:#2f7d32;--bad:#c0392b}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:760px;margin:0 auto;padding:16px 14px 40px}
+header h1{font-size:1.5rem;margin:.2em 0 0}
+header p{margin:.2em 0;color:var(--muted)}
+h2{font-size:1.15rem;margin:1.6em 0 .5em}
+.cards{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px;margin-top:14px}
+.card{background:var(--card);border-radius:14px;padding:12px 14px;box-shadow:0 1px 3px rgba(0,0,0,.07)}
+.card h3{font-size:.8rem;font-weight:600;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:0}
+.big{font-size:1.5rem;font-weight:700;margin:.15em 0;line-height:1.15}
+.big.small{font-size:1.25rem}
+.sub,.trend{margin:.1em 0;font-size:.85rem;color:var(--muted)}
+.trend.good{color:var(--good)}.trend.bad{color:var(--bad)}
+figure{margin:0 0 14px;background:var(--card);border-radius:14px;padding:10px 8px 6px;box-shadow:0 1px 3px rgba(0,0,0,.07)}
+figure svg{display:block;width:100%;height:auto}
+figcaption{font-size:.85rem;color:var(--muted);padding:4px 6px 2px}
+.scroll{overflow-x:auto;background:var(--card);border-radius:14px;box-shadow:0 1px 3px rgba(0,0,0,.07)}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{padding:7px 8px;text-align:right;white-space:nowrap;border-bottom:1px solid #eee}
+th[scope=row],thead th:first-child{text-align:left}
+footer{margin-top:24px;font-size:.8rem;color:var(--muted)}
+@media (min-width:620px){.cards{grid-template-columns:repeat(4,minmax(0,1fr))}}
+"""
+
+
+def render_html(report: dict, week: WeekData) -> str:
+    """The whole page as one string."""
+    totals = report["week_totals"]
+    svgs = figure_svgs(report, week)
+    descriptions = _figure_descriptions(report)
+    figures = []
+    for key, title, _make in FIGURES:
+        label = html.escape(descriptions[key], quote=True)
+        svg = svgs[key].replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+        figures.append(
+            f'<h2>{html.escape(title)}</h2><figure id="fig-{key}">{svg}<figcaption>{html.escape(descriptions[key])}</figcaption></figure>'
+        )
+    first, last = report["days"][0]["date"], report["days"][-1]["date"]
+    span = f"{dt.date.fromisoformat(first):%a %d %b} – {dt.date.fromisoformat(last):%a %d %b %Y}"
+    alpha = (
+        f"alpha {totals['alpha']:.2f} (x_min {totals['alpha_x_min_min']:.1f} min)"
+        if totals.get("alpha") is not None
+        else "alpha: fewer than 10 bouts"
+    )
+    gini = f"Gini {totals['gini']:.2f}" if totals.get("gini") is not None else "Gini: fewer than 10 bouts"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<title>sitless – week {html.escape(report["week"])}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Your sitting week {html.escape(report["week"])}</h1>
+<p>{span} · {totals["days_with_data"]} day{"s" if totals["days_with_data"] != 1 else ""} with data · times in {html.escape(report["timezone"])}</p>
+</header>
+<div class="cards">
+{_cards(report)}
+</div>
+{"".join(figures)}
+<h2>Day by day</h2>
+{_day_table(report)}
+<footer>
+<p>Bout distribution: {totals["n_bouts"]} sitting bouts, W50 {format_minutes(totals["w50_min"])}, {alpha}, {gini}.
+Definitions and sources: docs/metrics.md in sitless.</p>
+</footer>
+</main>
+</body>
+</html>
+"""

@@ -1,0 +1,140 @@
+"""``sitless report``: the weekly sitting report in the terminal, as JSON, HTML, PNG, or over MQTT."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sitless.cli import CommandError
+
+DESCRIPTION = """\
+The weekly sitting report from the store: minutes per posture, breaks from sitting, long sitting
+bouts, the bout-length distribution (W50, alpha, Gini), prompts and whether you stood up.
+
+Weeks are ISO weeks (Monday to Sunday) in your local time zone. Without --week or --last the report
+covers the current week so far (Monday up to today). Every number is defined, with its source, in
+docs/metrics.md.
+"""
+
+EPILOG = """\
+examples:
+  sitless report                          this week so far, in the terminal
+  sitless report --last --html week.html  last complete week as one self-contained HTML page
+  sitless report --week 2026-W47 --json - the JSON summary on stdout (for scripts)
+  sitless report --last --png week.png    the figures as one tall PNG
+  sitless report --last --publish         send the JSON, retained, to sitless/<device>/report/weekly
+  sitless report --store ./sitless.db --timezone Europe/Copenhagen
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="the weekly sitting report (terminal, JSON, HTML, PNG, MQTT)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W47 (default: the current week so far)"
+    )
+    which.add_argument("--last", action="store_true", help="the last complete week (Monday to Sunday)")
+    parser.add_argument(
+        "--store",
+        metavar="DB",
+        type=Path,
+        help="the store (default: [store] path, or ~/.local/share/sitless/sitless.db)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="configuration file (default: ~/.config/sitless/config.toml)",
+    )
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone for days and weeks (default: [report] timezone, or the machine's)",
+    )
+    parser.add_argument(
+        "--html", metavar="FILE", type=Path, help="write the report as one self-contained HTML page"
+    )
+    parser.add_argument("--png", metavar="FILE", type=Path, help="write the figures as one tall PNG")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON summary to FILE ('-' for stdout)")
+    parser.add_argument(
+        "--publish", action="store_true", help="publish the JSON summary, retained, to <prefix>/report/weekly"
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="MQTT broker for --publish (default: [mqtt] url, or mqtt://localhost:1883)",
+    )
+    parser.add_argument(
+        "--topic", metavar="TOPIC", help="topic for --publish (default: sitless/<device>/report/weekly)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sitless import weekly
+    from sitless.config import ConfigError, load_config
+    from sitless.store import Store, StoreError, StoreSettings
+
+    try:
+        config = load_config(args.config)
+        store_settings = config.section("store", StoreSettings)
+        report_settings = config.section("report", weekly.ReportSettings)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    path = args.store.expanduser() if args.store else store_settings.resolved_path()
+    if not path.exists():
+        raise CommandError(
+            f"no store at {path} (run `sitless run` or `sitless demo` first, or pass --store DB)"
+        )
+    week = args.week if args.week else ("last" if args.last else "current")
+    try:
+        tz = weekly.resolve_timezone(args.timezone or report_settings.timezone)
+        store = Store.open(path)
+    except (weekly.ReportError, StoreError) as error:
+        raise CommandError(str(error)) from None
+    try:
+        this_week, previous = weekly.load_report_weeks(store, week, tz)
+    except weekly.ReportError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        store.close()
+
+    from analysis.report import build_report
+
+    report = build_report(this_week, previous, generated=round(__import__("time").time(), 3))
+    text = weekly.report_json(report)
+    try:
+        if args.json == "-":
+            sys.stdout.write(text)
+        elif args.json:
+            weekly.write_private(Path(args.json), text.encode())
+        if args.html:
+            from analysis.report_html import render_html
+
+            weekly.write_private(args.html, render_html(report, this_week).encode())
+        if args.png:
+            from analysis.report_figures import figures_png
+
+            weekly.write_private(args.png, figures_png(report, this_week))
+    except OSError as error:
+        raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
+    if args.publish:
+        try:
+            target = weekly.publish_target(config, broker=args.broker, topic=args.topic)
+            weekly.publish_report(target, text)
+        except weekly.ReportError as error:
+            raise CommandError(str(error)) from None
+        print(f"published {report['week']} to {target.topic} on {target.safe_url}", file=sys.stderr)
+    if args.json != "-":
+        print(weekly.terminal_summary(report))
+        for label, file in (("HTML", args.html), ("PNG", args.png), ("JSON", args.json)):
+            if file:
+                print(f"{label}: {file}")
+    return 0
