@@ -35,6 +35,7 @@ from firmware_bridge.ble_common import (
     SessionStats,
     bluez_args,
     explain_bluez_error,
+    generic_profile,
     recognise_family,
     registry_module,
     scan,
@@ -129,6 +130,7 @@ class BleSource:
     async def _find(self) -> tuple[BLEDevice, AdvertisementData]:
         """Scan until the configured sensor (or, with no address, the first recognised one) advertises."""
         registry = self._registry or registry_module()
+        profile = self._generic_profile()
         wanted = self.settings.address.lower() if self.settings.address else None
         found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
             asyncio.get_running_loop().create_future()
@@ -141,7 +143,7 @@ class BleSource:
                 if device.address.lower() == wanted:
                     found.set_result((device, adv))
             elif recognise_family(
-                registry, adv.local_name or device.name, adv.service_uuids, adv.manufacturer_data
+                registry, adv.local_name or device.name, adv.service_uuids, adv.manufacturer_data, profile
             )[0]:
                 found.set_result((device, adv))
 
@@ -156,23 +158,39 @@ class BleSource:
                     "`sitless scan` shows what is in range"
                 ) from None
 
+    def _generic_profile(self) -> Any | None:
+        try:
+            return generic_profile(self.settings)
+        except ValueError as error:
+            raise BleSessionError(str(error), fatal=True) from None
+
     def _choose_decoder(self, device: BLEDevice, adv: AdvertisementData) -> SensorDecoder:
+        """The configured family, else the one the advertisement shows; config mistakes are fatal."""
         registry = self._registry or registry_module()
+        profile = self._generic_profile()
         name = adv.local_name or device.name
         family = self.settings.family
         if family is None:
-            family, _model = recognise_family(registry, name, adv.service_uuids, adv.manufacturer_data)
+            family, _model = recognise_family(
+                registry, name, adv.service_uuids, adv.manufacturer_data, profile
+            )
         if family is None:
             raise BleSessionError(
-                f"{device.address} ({name or 'no name'}) is not a sensor sitless recognises: set `family` in the "
-                "[sensor] table or pass --family (see `sitless sensors`)",
+                f"{device.address} ({name or 'no name'}) is not a sensor sitless recognises: set `family` in "
+                "the [sensor] table or pass --family (see `sitless sensors`)",
                 fatal=True,
             )
-        if family not in registry.FAMILIES:
-            known = ", ".join(sorted(registry.FAMILIES))
-            raise BleSessionError(f"unknown sensor family {family!r} (known: {known})", fatal=True)
-        self.family = family
-        return registry.make_decoder(family, rate_hz=self.settings.rate_hz, **self.settings.options)
+        options = dict(self.settings.options)
+        rate_hz: float | None = self.settings.rate_hz
+        if str(family).lower() == "generic" and profile is not None:
+            options["profile"] = profile
+            rate_hz = None  # the board's profile says its rate
+        try:
+            decoder = registry.make_decoder(family, rate_hz=rate_hz, **options)
+        except (ValueError, TypeError) as error:
+            raise BleSessionError(f"[sensor]: {error}", fatal=True) from None
+        self.family = decoder.family
+        return decoder
 
     async def _connect(self) -> None:
         device, adv = await self._find()

@@ -28,8 +28,10 @@ MAX_NOTIFICATION_BYTES = 512  # the largest attribute value ATT allows; anything
 class SensorSettings:
     """The ``[sensor]`` table. ``family``/``address`` None: use the first recognised sensor nearby.
 
-    ``options`` is passed to the decoder factory (the generic profile's service/characteristic UUIDs, struct
-    format, scale). The timing fields exist so tests (and unusual setups) can shrink or stretch them.
+    ``options``: decoder options for the family (e.g. ``range_g = 4``). ``generic``: the ``[sensor.generic]``
+    table, a do-it-yourself board's profile (see ``firmware_bridge.decoders.generic``); with it, a board
+    advertising that service is recognised as ``generic`` and the profile's own ``rate_hz`` applies.
+    The timing fields exist so tests (and unusual setups) can shrink or stretch them.
     """
 
     family: str | None = None
@@ -45,6 +47,7 @@ class SensorSettings:
     in_progress_retry_s: float = 2.0
     in_progress_attempts: int = 3
     options: dict[str, Any] = field(default_factory=dict)
+    generic: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.rate_hz <= 0:
@@ -160,19 +163,38 @@ def recognise_family(
     name: str | None,
     service_uuids: Sequence[str],
     manufacturer_data: Mapping[int, bytes],
+    generic: Any | None = None,
 ) -> tuple[str | None, str | None]:
-    """(family, display name) of an advertisement, or (None, None)."""
-    decoder_class = registry.recognise(name, list(service_uuids), dict(manufacturer_data))
+    """(family, display name) of an advertisement, or (None, None). ``generic``: a GenericProfile."""
+    extra = {"generic": generic} if generic is not None else {}
+    decoder_class = registry.recognise(name, list(service_uuids), dict(manufacturer_data), **extra)
     if decoder_class is None:
         return None, None
     return decoder_class.family, decoder_class.display_name
 
 
-async def scan(
-    timeout: float = 5.0, adapter: str | None = None, *, registry: ModuleType | None = None
-) -> list[FoundSensor]:
-    """Everything advertising nearby, strongest first, with the sensor family recognised where possible.
+def generic_profile(settings: SensorSettings) -> Any | None:
+    """The ``[sensor.generic]`` table as a GenericProfile (None without one). Raises ValueError if wrong."""
+    if not settings.generic:
+        return None
+    from firmware_bridge.decoders.generic import GenericProfile
 
+    try:
+        return GenericProfile(**settings.generic)
+    except TypeError as error:  # an unknown key
+        raise ValueError(f"[sensor.generic]: {error}") from None
+
+
+async def scan(
+    timeout: float = 5.0,
+    adapter: str | None = None,
+    *,
+    registry: ModuleType | None = None,
+    generic: Any | None = None,
+) -> list[FoundSensor]:
+    """Everything advertising nearby, recognised sensors first, strongest first.
+
+    ``generic``: a GenericProfile, so a do-it-yourself board is recognised too.
     Raises ``BlueZUnavailable`` (with advice) when BlueZ or the adapter is missing.
     """
     registry = registry or registry_module()
@@ -186,7 +208,7 @@ async def scan(
     sensors = []
     for device, adv in found.values():
         name = adv.local_name or device.name
-        family, model = recognise_family(registry, name, adv.service_uuids, adv.manufacturer_data)
+        family, model = recognise_family(registry, name, adv.service_uuids, adv.manufacturer_data, generic)
         sensors.append(FoundSensor(name, device.address, adv.rssi, family, model, tuple(adv.service_uuids)))
     sensors.sort(key=lambda s: (s.family is None, -(s.rssi if s.rssi is not None else -200)))
     return sensors

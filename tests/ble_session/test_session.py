@@ -8,38 +8,45 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from firmware_bridge.ble import scan
+from tests.ble_session.fake_bluez import Peripheral
 from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
-from tests.ble_session.peripherals import TINY_DATA, TINY_PERIOD, TinyRegistry, make_tiny, tiny_packets
+from tests.ble_session.peripherals import MICROBIT_DATA, MICROBIT_PERIOD, microbit, microbit_packets
 
 pytestmark = pytest.mark.ble
 ADDRESS = "C0:FF:EE:00:00:01"
 
 
-def test_scan_finds_the_sensor_and_recognises_its_model(bluez):
-    bluez.add_device(make_tiny(ADDRESS, rssi=-61))
+def test_scan_finds_the_sensor_and_recognises_its_model_and_lists_strangers_as_unknown(bluez):
+    bluez.add_device(microbit(ADDRESS))
+    bluez.add_device(
+        Peripheral("AA:BB:CC:00:00:09", "Someone's headphones", [], battery_percent=None, rssi=-80)
+    )
 
-    found = asyncio.run(scan(timeout=0.5, registry=TinyRegistry))
+    found = asyncio.run(scan(timeout=0.5))
 
-    (sensor,) = [s for s in found if s.address == ADDRESS]
-    assert sensor.family == "tiny"
-    assert sensor.model == "Tiny test sensor"
-    assert sensor.name == "tiny-thigh"
-    assert sensor.rssi is not None and -70 < sensor.rssi < -50
+    assert [s.address for s in found] == [ADDRESS, "AA:BB:CC:00:00:09"]  # recognised sensors first
+    sensor, stranger = found
+    assert sensor.family == "microbit"
+    assert "micro:bit" in (sensor.model or "")
+    assert sensor.name == "BBC micro:bit [zavit]"
+    assert sensor.rssi is not None and -65 < sensor.rssi < -50
+    assert stranger.family is None and stranger.model is None
 
 
 def test_thousands_of_notifications_decode_to_exactly_the_samples_sent(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS))
+    device = bluez.add_device(microbit(ADDRESS))
     rows = xyz_mg(1500)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, rate_hz=50), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        delivered = await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        session = Session.start(fast_settings(address=ADDRESS, rate_hz=50))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        delivered = await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows)))
         await until(lambda: len(session.samples) >= len(rows), 10, "all samples")
         await session.stop()
         return session, delivered
@@ -52,16 +59,16 @@ def test_thousands_of_notifications_decode_to_exactly_the_samples_sent(bluez):
     assert np.all(np.diff(samples.t) >= 0)
     assert session.source.stats.malformed == 0
     # connecting wrote the start bytes: the 20 ms period for 50 Hz, little-endian
-    assert (TINY_PERIOD, b"\x14\x00") in device.written
+    assert (MICROBIT_PERIOD, b"\x14\x00") in device.written
     assert session.kinds().count("connected") == 1
 
 
 def test_battery_level_is_read_at_connect_followed_and_warned_about_when_low(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS, battery_percent=40))
+    device = bluez.add_device(replace(microbit(ADDRESS), battery_percent=40))
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, low_battery_percent=15), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
+        session = Session.start(fast_settings(address=ADDRESS, low_battery_percent=15))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
         await until(lambda: session.source.battery_percent == 40, 5, "battery read at connect")
         bluez.call(device.notify, "00002a19-0000-1000-8000-00805f9b34fb", bytes([9]))
         await until(lambda: session.source.battery_percent == 9, 5, "battery notification")
@@ -77,13 +84,13 @@ def test_battery_level_is_read_at_connect_followed_and_warned_about_when_low(blu
 
 
 def test_link_loss_reconnects_and_resumes_within_5_s_of_the_device_reappearing_with_the_gap_marked(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS))
+    device = bluez.add_device(microbit(ADDRESS))
     before, after = xyz_mg(200, seed=1), xyz_mg(200, seed=2)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=5), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(before)))
+        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=5, rate_hz=500))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(before), interval=0.002))
         await until(lambda: len(session.samples) == len(before), 5, "samples before the link loss")
         chunks_before = len(session.chunks)
         bluez.drop_link(device, stay_away=True)
@@ -91,8 +98,8 @@ def test_link_loss_reconnects_and_resumes_within_5_s_of_the_device_reappearing_w
         await asyncio.sleep(1.0)  # out of range for a while: the session keeps trying
         bluez.reappear(device)
         reappeared = time.monotonic()
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(after)))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(after), interval=0.002))
         await until(lambda: len(session.samples) == len(before) + len(after), 5, "resumed samples")
         resumed = session.arrivals[chunks_before]
         await session.stop()
@@ -115,14 +122,14 @@ def test_link_loss_reconnects_and_resumes_within_5_s_of_the_device_reappearing_w
 
 
 def test_connect_failing_once_with_in_progress_is_retried_and_succeeds(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS))
+    device = bluez.add_device(microbit(ADDRESS))
     bluez.fail_next_connect(device, "org.bluez.Error.InProgress")
     rows = xyz_mg(50)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        session = Session.start(fast_settings(address=ADDRESS))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows)))
         await until(lambda: len(session.samples) == len(rows), 5, "samples after the retry")
         await session.stop()
         return session
@@ -135,20 +142,20 @@ def test_connect_failing_once_with_in_progress_is_retried_and_succeeds(bluez):
 
 
 def test_bluez_vanishing_is_caught_by_the_watchdog_and_the_session_recovers_when_it_returns(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS))
+    device = bluez.add_device(microbit(ADDRESS))
     rows = xyz_mg(40)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=1.0), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        session = Session.start(fast_settings(address=ADDRESS, watchdog_s=1.0, rate_hz=500))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows), interval=0.002))
         await until(lambda: len(session.samples) == len(rows), 5, "samples before bluetoothd dies")
         bluez.vanish()  # no signal reaches Bleak: only the missing data tells
         await until(lambda: "watchdog" in session.kinds(), 5, "the watchdog")
         await asyncio.sleep(0.5)
         bluez.restart()
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows), interval=0.002))
         await until(lambda: len(session.samples) == 2 * len(rows), 5, "samples after bluetoothd returns")
         await session.stop()
         return session
@@ -162,9 +169,9 @@ def test_bluez_vanishing_is_caught_by_the_watchdog_and_the_session_recovers_when
 
 
 def test_a_device_sending_garbage_keeps_the_session_alive_and_counts_it(bluez):
-    device = bluez.add_device(make_tiny(ADDRESS))
+    device = bluez.add_device(microbit(ADDRESS))
     rows = xyz_mg(300)
-    good = tiny_packets(rows)
+    good = microbit_packets(rows)
     garbage = [b"", b"\x01", b"\xff" * 5, b"\x00" * 7, b"\xab" * 600]
     mixed: list[bytes] = []
     for index, packet in enumerate(good):
@@ -174,9 +181,9 @@ def test_a_device_sending_garbage_keeps_the_session_alive_and_counts_it(bluez):
     n_garbage = len(mixed) - len(good)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, mixed))
+        session = Session.start(fast_settings(address=ADDRESS))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, mixed))
         await until(lambda: len(session.samples) == len(rows), 5, "every good sample")
         await until(lambda: session.source.stats.malformed == n_garbage, 5, "garbage counted")
         await session.stop()
@@ -194,13 +201,13 @@ def test_a_device_sending_garbage_keeps_the_session_alive_and_counts_it(bluez):
 
 def test_the_chosen_adapter_is_used_for_scanning_and_connecting(bluez_two_adapters):
     bluez = bluez_two_adapters
-    device = bluez.add_device(make_tiny(ADDRESS), adapter="hci1")
+    device = bluez.add_device(microbit(ADDRESS), adapter="hci1")
     rows = xyz_mg(20)
 
     async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, adapter="hci1"), registry=TinyRegistry)
-        await asyncio.to_thread(bluez.wait_streaming, device, TINY_DATA)
-        await asyncio.wrap_future(bluez.send(device, TINY_DATA, tiny_packets(rows)))
+        session = Session.start(fast_settings(address=ADDRESS, adapter="hci1"))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows)))
         await until(lambda: len(session.samples) == len(rows), 5, "samples via hci1")
         await session.stop()
         return session
