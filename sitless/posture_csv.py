@@ -1,0 +1,112 @@
+"""Per-second posture files: the simulator's ground truth and the output of ``sitless classify``.
+
+Format: header ``timestamp,posture``, then one row per whole UTC second, e.g.
+``2026-11-16T08:00:00Z,sitting``. Readers also accept epoch seconds and ISO offsets (``+01:00``); rows
+must be whole seconds in increasing order; a missing second becomes ``unknown`` (as in
+``PostureSeconds.concat``), so a file with holes still lines up second by second with another one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
+from firmware_bridge.recordings import parse_timestamp
+
+HEADER = "timestamp,posture"
+
+
+class PostureCsvError(ValueError):
+    """A posture file that cannot be read; the message names the file and line."""
+
+    def __init__(self, path: os.PathLike | str, line: int | None, reason: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path} line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+def format_posture_rows(series: PostureSeconds) -> bytes:
+    if not len(series):
+        return b""
+    seconds = np.arange(series.start, series.end, dtype=np.int64).astype("datetime64[s]")
+    stamps = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z,")
+    labels = np.array(POSTURE_LABELS)[series.codes.astype(np.int64)]
+    return ("\n".join(np.char.add(stamps, labels).tolist()) + "\n").encode()
+
+
+def write_posture_csv(path: os.PathLike | str, series: PostureSeconds) -> None:
+    """Write one row per second (mode 0600, via a temporary file renamed into place)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write((HEADER + "\n").encode())
+            for offset in range(0, len(series), 1 << 16):
+                piece = PostureSeconds(series.start + offset, series.codes[offset : offset + (1 << 16)])
+                handle.write(format_posture_rows(piece))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_posture_csv(path: os.PathLike | str) -> PostureSeconds:
+    """Read a posture file written by ``write_posture_csv`` (or by hand); errors name file and line."""
+    path = Path(path)
+    try:
+        handle = path.open("r", encoding="utf-8", newline="")
+    except OSError as error:
+        raise PostureCsvError(path, None, f"cannot read: {error.strerror}") from None
+    labels = {label: Posture.from_label(label) for label in POSTURE_LABELS}
+    start: int | None = None
+    codes: list[int] = []
+    with handle:
+        header = handle.readline().lstrip("\ufeff").strip()
+        if header.replace(" ", "").lower() != HEADER:
+            shown = header[:80] if header else "an empty file"
+            raise PostureCsvError(path, 1, f"header is {shown!r}; expected exactly {HEADER!r}")
+        for line_no, raw in enumerate(handle, start=2):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            truncated = "" if raw.endswith("\n") else "truncated last line (the file ends mid-row?): "
+            fields = line.split(",")
+            if len(fields) != 2:
+                raise PostureCsvError(
+                    path, line_no, f"{truncated}expected 2 columns (timestamp,posture), found {len(fields)}"
+                )
+            try:
+                moment = parse_timestamp(fields[0])
+            except ValueError as error:
+                raise PostureCsvError(path, line_no, f"{truncated}{error}") from None
+            if not float(moment).is_integer() or not math.isfinite(moment):
+                raise PostureCsvError(path, line_no, f"timestamp {fields[0].strip()!r} is not a whole second")
+            label = fields[1].strip().lower()
+            if label not in labels:
+                known = ", ".join(POSTURE_LABELS)
+                raise PostureCsvError(
+                    path, line_no, f"{truncated}unknown posture {label!r}; expected one of {known}"
+                )
+            second = int(moment)
+            if start is None:
+                start = second
+            index = second - start
+            if index < len(codes):
+                raise PostureCsvError(
+                    path,
+                    line_no,
+                    f"second {fields[0].strip()} is not after the previous row; rows must be in increasing time order",
+                )
+            if index > len(codes):
+                codes.extend([int(Posture.UNKNOWN)] * (index - len(codes)))
+            codes.append(int(labels[label]))
+    if start is None:
+        return PostureSeconds.empty()
+    return PostureSeconds(start, np.array(codes, dtype=np.int8))
