@@ -125,7 +125,7 @@ class MovesenseDecoder(SensorDecoder):
             self.clock_offset_s = arrival_time - device_ms[-1] / 1000.0
         elif self._next_ms is not None:
             missing = (first_ms - self._next_ms) / period_ms
-            if missing > max(1.5 * len(g), 3):
+            if missing >= max(0.5 * len(g), 2):
                 self.stats.lost_packets += max(1, round(missing / len(g)))
                 self._note_gap(self._last_emitted_t, first_ms / 1000.0 + self.clock_offset_s)
         self._next_ms = float(device_ms[-1] + period_ms)

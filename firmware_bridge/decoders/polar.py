@@ -107,7 +107,7 @@ class PolarDecoder(SensorDecoder):
         previous = self._last_frame_ns
         if previous and frame.timestamp_ns > previous:
             missing = (frame.timestamp_ns - previous) / period_ns - n
-            if missing > max(1.5 * n, 3):  # frames lost: place samples at the nominal rate, mark the gap
+            if missing >= max(0.5 * n, 2):  # frames lost: place samples at the nominal rate, mark the gap
                 self.stats.lost_packets += max(1, round(missing / n))
                 previous = 0
         ts_ns = sample_timestamps_ns(previous, frame.timestamp_ns, n, self.rate_hz)
