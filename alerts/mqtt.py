@@ -1,0 +1,530 @@
+"""The MQTT publisher: paho-mqtt 2.x (VERSION2 callbacks), MQTT 5 or 3.1.1, QoS 1, persistent session.
+
+Why one owner thread: paho's thread safety is incomplete (publishing from several threads, or from
+callbacks that take your own locks, has deadlocked: paho issues #354, #346). So this class runs the
+paho network loop itself (``client.loop()``) on one thread that is the only one ever touching the
+client; everyone else hands it work through a queue, and paho callbacks run on that same thread.
+
+Why an outbox: paho queues QoS 1 messages in memory only, so a restart would lose them. Prompts are
+written to the store's outbox first; this publisher sends what is pending on every connect and on
+``kick()``, and deletes a message from the outbox only when the broker's PUBACK arrives. Messages in
+flight when a connection drops are re-sent by paho itself on reconnect (with DUP), so they are
+tracked by id and not published twice. Receivers drop the duplicates QoS 1 allows by ``id``.
+
+Credentials come from ``[mqtt]`` in the config file or ``SITLESS_MQTT_USERNAME`` /
+``SITLESS_MQTT_PASSWORD``; the password is never logged, not even in error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from alerts.payloads import Command, CommandPayloadError, dumps, parse_command
+
+log = logging.getLogger(__name__)
+
+LOOP_TIMEOUT_S = 0.02  # how long the owner thread waits on the socket between queued jobs
+_DEVICE_ID_RE = re.compile(r"[^a-z0-9_-]+")
+
+
+class MqttError(Exception):
+    """Cannot talk to the broker (address, TLS, login) or a bad ``[mqtt]`` setting; says what to fix."""
+
+
+@dataclass
+class MqttSettings:
+    """Table ``[mqtt]`` of the config file."""
+
+    #: mqtt://host:port or mqtts://host:port (TLS); None: do not publish.
+    url: str | None = None
+    #: Names the topics and the client id; default: derived from the sensor.
+    device_id: str | None = None
+    protocol: str = "5"  # "5" or "3.1.1"
+    client_id: str | None = None  # default "sitless-<device_id>" (stable, so the session persists)
+    topic_prefix: str | None = None  # default "sitless/<device_id>/"
+    username: str | None = None
+    password: str | None = None
+    ca_certs: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 24 * 3600
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("5", "3.1.1"):
+            raise ValueError(f'protocol must be "5" or "3.1.1", got {self.protocol!r}')
+        if self.url is not None:
+            parse_broker_url(self.url)
+        for name in ("ca_certs", "certfile", "keyfile"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ValueError(f"{name}: no such file {path}")
+        if self.keepalive_s < 5 or self.session_expiry_s < 0:
+            raise ValueError("keepalive_s must be >= 5 and session_expiry_s >= 0")
+
+    def with_environment(self, environ: dict[str, str] | None = None) -> MqttSettings:
+        """Credentials from the environment override the file (containers, systemd credentials)."""
+        env = os.environ if environ is None else environ
+        return replace(
+            self,
+            username=env.get("SITLESS_MQTT_USERNAME") or self.username,
+            password=env.get("SITLESS_MQTT_PASSWORD") or self.password,
+        )
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+    def __str__(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+    if parts.username or parts.password:
+        raise ValueError(
+            "broker URL must not contain credentials (they would show in process lists and logs); "
+            "put username/password in [mqtt] or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD"
+        )
+    if not parts.hostname:
+        raise ValueError(f"broker URL {url!r} has no host")
+    tls = parts.scheme in ("mqtts", "ssl")
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise ValueError(f"broker URL {url!r} has an invalid port") from None
+    return BrokerAddress(parts.hostname, port, tls)
+
+
+def normalise_device_id(text: str) -> str:
+    """A topic- and client-id-safe device id: "C0:FF:EE:00:00:01" -> "c0ffee000001"."""
+    cleaned = _DEVICE_ID_RE.sub("", text.lower().replace(":", ""))
+    return cleaned or "sensor"
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    @property
+    def availability(self) -> str:
+        return self.prefix + "availability"
+
+    @property
+    def state(self) -> str:
+        return self.prefix + "state"
+
+    @property
+    def prompt(self) -> str:
+        return self.prefix + "prompt"
+
+    @property
+    def report_weekly(self) -> str:
+        return self.prefix + "report/weekly"
+
+    @property
+    def error(self) -> str:
+        return self.prefix + "error"
+
+    def cmd(self, name: str) -> str:
+        return self.prefix + "cmd/" + name
+
+
+def topics_for(settings: MqttSettings, device_id: str) -> Topics:
+    prefix = settings.topic_prefix or f"sitless/{device_id}/"
+    return Topics(prefix if prefix.endswith("/") else prefix + "/")
+
+
+class Outbox(Protocol):
+    """What the publisher needs from the store."""
+
+    def outbox_pending(self) -> list: ...
+
+    def outbox_done(self, message_id: str) -> None: ...
+
+
+def describe_connect_error(error: BaseException, address: BrokerAddress) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            f"{address}: the broker's TLS certificate is not trusted ({error.verify_message}); "
+            "set [mqtt] ca_certs to the CA certificate that signed it"
+        )
+    if isinstance(error, ssl.SSLError):
+        return f"{address}: TLS handshake failed ({error.reason or error}); is it a TLS listener?"
+    if isinstance(error, ConnectionRefusedError):
+        return f"{address}: connection refused (is the broker running and listening there?)"
+    if isinstance(error, socket.gaierror):
+        return f"{address}: cannot resolve host {address.host!r}"
+    if isinstance(error, TimeoutError | socket.timeout):
+        return f"{address}: no answer from the broker (timeout)"
+    if isinstance(error, OSError):
+        return f"{address}: {error.strerror or error}"
+    return f"{address}: {type(error).__name__}: {error}"
+
+
+def describe_refusal(reason: object, address: BrokerAddress, username: str | None) -> str:
+    code = getattr(reason, "value", reason)
+    if code in (134, 135, 4, 5):
+        who = f"for user {username!r}" if username else "(no username was given)"
+        return (
+            f"{address}: the broker refused the login {who}: {reason}; check username/password in [mqtt] "
+            "of the config file or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD"
+        )
+    return f"{address}: the broker refused the connection: {reason}"
+
+
+def make_client(
+    settings: MqttSettings, client_id: str, *, persistent: bool = True
+) -> tuple[paho.Client, BrokerAddress, Properties | None]:
+    """A configured, unconnected paho client (shared by the publisher and the one-shot helper)."""
+    if settings.url is None:
+        raise MqttError("no broker configured: set [mqtt] url or pass --broker mqtt://host:port")
+    try:
+        address = parse_broker_url(settings.url)
+    except ValueError as error:
+        raise MqttError(str(error)) from None
+    v5 = settings.protocol == "5"
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+        clean_session=None if v5 else not persistent,
+    )
+    if settings.username:
+        client.username_pw_set(settings.username, settings.password)
+    if address.tls or settings.ca_certs:
+        try:
+            client.tls_set(
+                ca_certs=str(settings.ca_certs) if settings.ca_certs else None,
+                certfile=str(settings.certfile) if settings.certfile else None,
+                keyfile=str(settings.keyfile) if settings.keyfile else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        except (ssl.SSLError, OSError) as error:
+            raise MqttError(f"cannot load the TLS files from [mqtt]: {error}") from None
+    properties = None
+    if v5 and persistent:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = settings.session_expiry_s
+    return client, address, properties
+
+
+class MqttPublisher:
+    """Owns one paho client on one thread; see the module docstring. All public methods are thread-safe."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        device_id: str,
+        *,
+        outbox: Outbox | None = None,
+        on_command: Callable[[Command], None] | None = None,
+        on_connection: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.settings = settings.with_environment()
+        self.device_id = device_id
+        self.topics = topics_for(self.settings, device_id)
+        self.client_id = self.settings.client_id or f"sitless-{device_id}"
+        self._client, self.address, self._connect_props = make_client(self.settings, self.client_id)
+        self._client.will_set(self.topics.availability, "offline", qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+        self._outbox = outbox
+        self._on_command = on_command
+        self._on_connection = on_connection
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retained: dict[str, str] = {}  # topic -> latest payload, re-sent on every connect
+        self._discovery: list[tuple[str, str]] = []
+        self._inflight: dict[int, str] = {}  # paho mid -> outbox message id
+        self._refused: set[str] = set()
+        self.last_error: str | None = None
+        #: True when the last failure needs the user (login refused, TLS not trusted), not patience.
+        self.permanent_error = False
+        self.delivered = 0
+
+    # ------------------------------------------------------------------ public, any thread
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        kwargs = {"clean_start": False, "properties": self._connect_props} if self._connect_props else {}
+        self._client.connect_async(self.address.host, self.address.port, self.settings.keepalive_s, **kwargs)
+        self._thread = threading.Thread(target=self._main, name="sitless-mqtt", daemon=True)
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> None:
+        """Block until connected; raise ``MqttError`` with the failure after ``timeout``, or at once
+        when the failure will not go away by retrying (wrong password, untrusted certificate)."""
+        deadline = time.monotonic() + timeout
+        while not self._connected.wait(0.05):
+            if self.permanent_error or time.monotonic() > deadline:
+                raise MqttError(self.last_error or f"{self.address}: not connected after {timeout:.0f} s")
+
+    def publish(self, topic: str, payload: str, *, retain: bool = False, qos: int = 1) -> None:
+        """Fire and forget (state, discovery). Retained payloads are also re-sent on every reconnect."""
+        if retain:
+            self._retained[topic] = payload
+        self._jobs.put(lambda: self._send(topic, payload, qos, retain))
+
+    def set_discovery(self, messages: list[tuple[str, str]]) -> None:
+        self._discovery = list(messages)
+        self._jobs.put(self._send_discovery)
+
+    def kick(self) -> None:
+        """New messages are in the outbox: send them now if connected."""
+        self._jobs.put(self._drain)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """True once the outbox is empty (everything acknowledged by the broker)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._outbox is None or not [
+                m for m in self._outbox.outbox_pending() if m.message_id not in self._refused
+            ]:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say "offline" (the will is not sent on a clean disconnect) and disconnect."""
+        if self._thread is None:
+            return
+        self._jobs.put(self._goodbye)
+        self._thread.join(timeout)
+        self._thread = None
+
+    # ------------------------------------------------------------------ owner thread
+    def _main(self) -> None:
+        backoff = 1.0
+        socket_open = False
+        while not self._stop.is_set():
+            if not socket_open:
+                try:
+                    self._client.reconnect()
+                    socket_open = True
+                except Exception as error:  # noqa: BLE001 - every failure is reported and retried
+                    self._failed(
+                        describe_connect_error(error, self.address), permanent=isinstance(error, ssl.SSLError)
+                    )
+                    self._idle(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+            self._run_jobs()
+            if self._stop.is_set():
+                break
+            rc = self._client.loop(timeout=LOOP_TIMEOUT_S)
+            if self._connected.is_set():
+                backoff = 1.0
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._stop.is_set():
+                socket_open = False
+                self._set_connected(False)
+                self._idle(backoff)
+                backoff = min(backoff * 2, 30.0)
+        self._run_jobs()
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for the next attempt while still running queued jobs, so ``stop()`` never hangs.
+
+        Jobs are harmless while disconnected: sends are skipped (retained payloads and the outbox
+        are re-sent on connect) and the goodbye just stops the loop.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self._run_jobs()
+            time.sleep(0.05)
+
+    def _run_jobs(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a bug in one job must not stop the publisher
+                log.exception("MQTT job failed")
+
+    def _failed(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent_error = permanent
+        if message != self.last_error:
+            log.warning("MQTT: %s (retrying)", message)
+        self.last_error = message
+
+    def _set_connected(self, value: bool) -> None:
+        if value == self._connected.is_set():
+            return
+        if value:
+            self._connected.set()
+        else:
+            self._connected.clear()
+            if self._stop.is_set():
+                return
+            log.warning("MQTT: lost connection to %s; retrying, prompts wait in the outbox", self.address)
+        if self._on_connection:
+            self._on_connection(value)
+
+    def _send(self, topic: str, payload: str, qos: int, retain: bool) -> paho.MQTTMessageInfo | None:
+        if not self._connected.is_set():
+            return None  # retained ones are re-sent on connect; the rest are best effort
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _send_discovery(self) -> None:
+        for topic, payload in self._discovery:
+            self._send(topic, payload, 1, True)
+
+    def _drain(self) -> None:
+        if not self._connected.is_set() or self._outbox is None:
+            return
+        busy = set(self._inflight.values()) | self._refused
+        for message in self._outbox.outbox_pending():
+            if message.message_id in busy:
+                continue
+            info = self._client.publish(
+                message.topic, message.payload, qos=message.qos, retain=message.retain
+            )
+            if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                self._inflight[info.mid] = message.message_id
+            else:
+                log.warning(
+                    "MQTT: cannot queue message %s: %s", message.message_id, paho.error_string(info.rc)
+                )
+
+    def _goodbye(self) -> None:
+        if self._connected.is_set():
+            info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                self._client.loop(timeout=0.05)
+            self._stop.set()  # before disconnecting: the disconnect is not a "lost connection"
+            self._client.disconnect()
+        self._stop.set()
+
+    # ------------------------------------------------------------------ paho callbacks (owner thread)
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._failed(describe_refusal(reason_code, self.address, self.settings.username), permanent=True)
+            return
+        self.last_error, self.permanent_error = None, False
+        log.info(
+            "MQTT: connected to %s as %s (session present: %s)",
+            self.address,
+            self.client_id,
+            flags.session_present,
+        )
+        client.subscribe(self.topics.cmd("#"), qos=1)
+        if self.settings.discovery:
+            client.subscribe(f"{self.settings.discovery_prefix}/status", qos=1)
+        self._set_connected(True)
+        client.publish(self.topics.availability, "online", qos=1, retain=True)
+        for topic, payload in list(self._retained.items()):
+            client.publish(topic, payload, qos=1, retain=True)
+        self._send_discovery()
+        self._drain()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._set_connected(False)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        message_id = self._inflight.pop(mid, None)
+        if message_id is None or self._outbox is None:
+            return
+        if getattr(reason_code, "is_failure", False):
+            self._refused.add(message_id)
+            log.error("MQTT: the broker refused message %s: %s (kept in the outbox)", message_id, reason_code)
+            return
+        self._outbox.outbox_done(message_id)
+        self.delivered += 1
+
+    def _on_message(self, client, userdata, message) -> None:
+        topic = message.topic
+        if self.settings.discovery and topic == f"{self.settings.discovery_prefix}/status":
+            if message.payload.strip() == b"online":
+                log.info("MQTT: Home Assistant is online; re-publishing discovery")
+                self._send_discovery()
+            return
+        prefix = self.topics.cmd("")
+        if not topic.startswith(prefix):
+            return
+        name = topic[len(prefix) :]
+        try:
+            if message.retain:
+                raise CommandPayloadError(
+                    f"cmd/{name}: retained commands are ignored (publish without retain)"
+                )
+            command = parse_command(name, message.payload)
+        except CommandPayloadError as error:
+            log.warning("MQTT: rejected command: %s", error)
+            client.publish(self.topics.error, dumps({"topic": topic, "error": str(error)}), qos=1)
+            return
+        log.info("MQTT: command %s", command)
+        if self._on_command:
+            self._on_command(command)
+
+
+def publish_retained(settings: MqttSettings, topic: str, payload: str, *, timeout: float = 10.0) -> None:
+    """Connect, publish one retained QoS 1 message, wait for the broker's ack, disconnect.
+
+    For one-off publishers (the weekly report). Uses its own client id and a clean session so it never
+    takes over the daemon's session.
+    """
+    settings = settings.with_environment()
+    client_id = f"{settings.client_id or 'sitless'}-oneshot-{os.getpid()}"
+    client, address, _properties = make_client(settings, client_id, persistent=False)
+    refused: list[str] = []
+    answered = threading.Event()
+
+    def on_connect(client, userdata, flags, reason_code, props) -> None:
+        if reason_code.is_failure:
+            refused.append(describe_refusal(reason_code, address, settings.username))
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(address.host, address.port, settings.keepalive_s)
+    except Exception as error:  # noqa: BLE001
+        raise MqttError(describe_connect_error(error, address)) from None
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            raise MqttError(f"{address}: no answer to CONNECT within {timeout:.0f} s")
+        if refused:
+            raise MqttError(refused[0])
+        info = client.publish(topic, payload, qos=1, retain=True)
+        deadline = time.monotonic() + timeout
+        while not info.is_published() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not info.is_published():
+            raise MqttError(f"{address}: no acknowledgement for {topic} within {timeout:.0f} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,186 @@
+"""What goes over MQTT: the JSON payloads sitless publishes and the commands it accepts.
+
+Kept apart from the client so the schemas (documented in docs/mqtt.md) are tested without a broker,
+and so a bad command is rejected with a message that says which field was wrong and why before it can
+touch the policy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from alerts.policy import PromptDue
+from analysis.postures import SEDENTARY, Posture
+
+#: Upper bound for snooze and do-not-disturb durations from a command (one week).
+MAX_COMMAND_MINUTES = 7 * 24 * 60
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> ISO-8601 in UTC with an explicit offset (what Home Assistant templates parse)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def prompt_payload(prompt: PromptDue) -> dict[str, object]:
+    """The ``prompt`` message. ``id`` lets receivers drop the duplicates QoS 1 allows."""
+    return {
+        "id": prompt.prompt_id,
+        "event_type": "prompt",  # the Home Assistant event entity keys on this field
+        "ts": iso(prompt.ts),
+        "sitting_min": round(prompt.sitting_s / 60.0, 1),
+        "spell_start": iso(prompt.spell_start),
+        "level": prompt.level,
+        "after_snooze": prompt.after_snooze,
+        "exercise": prompt.exercise.to_json(),
+    }
+
+
+def state_payload(
+    *,
+    posture: Posture,
+    since: float | None,
+    sitting_spell_s: float,
+    battery: int | None,
+    ts: float,
+    snoozed_until: float | None = None,
+    dnd_until: float | None = None,
+) -> dict[str, object]:
+    """The retained ``state`` message: what a dashboard or a late subscriber needs to know now."""
+    return {
+        "posture": posture.label,
+        "sitting": posture in SEDENTARY,
+        "since": iso(since),
+        "sitting_spell_s": int(round(sitting_spell_s)),
+        "battery": battery,
+        "snoozed_until": iso(snoozed_until) if snoozed_until and snoozed_until > ts else None,
+        "dnd_until": iso(dnd_until) if dnd_until and dnd_until > ts else None,
+        "ts": iso(ts),
+    }
+
+
+def dumps(payload: dict[str, object]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- commands
+class CommandPayloadError(ValueError):
+    """A command payload that cannot be accepted; the message names the topic and what is wrong."""
+
+
+@dataclass(frozen=True)
+class SnoozeCommand:
+    minutes: float | None = None  # None: the configured snooze_min
+
+
+@dataclass(frozen=True)
+class AckCommand:
+    prompt_id: str | None = None  # None: the current prompt
+
+
+@dataclass(frozen=True)
+class DndCommand:
+    """Do not disturb for ``minutes`` or until ``until`` (epoch seconds); neither means switch off."""
+
+    minutes: float | None = None
+    until: float | None = None
+
+    @property
+    def off(self) -> bool:
+        return self.minutes is None and self.until is None
+
+
+Command = SnoozeCommand | AckCommand | DndCommand
+COMMAND_NAMES = ("snooze", "ack", "dnd")
+
+
+def parse_command(name: str, payload: bytes) -> Command:
+    """Validate the payload of ``cmd/<name>``; raise ``CommandPayloadError`` with the reason."""
+    where = f"cmd/{name}"
+    if name not in COMMAND_NAMES:
+        raise CommandPayloadError(f"{where}: unknown command (known: {', '.join(COMMAND_NAMES)})")
+    if len(payload) > 4096:
+        raise CommandPayloadError(f"{where}: payload of {len(payload)} bytes is too large (max 4096)")
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandPayloadError(f"{where}: payload is not UTF-8 text") from None
+    body = _json_or_text(text, where)
+    if name == "snooze":
+        if body in ("", "PRESS", "snooze"):  # "PRESS" is Home Assistant's button default
+            return SnoozeCommand()
+        return SnoozeCommand(_minutes(body, where, allow_zero=False))
+    if name == "ack":
+        if body in ("", "PRESS"):
+            return AckCommand()
+        prompt_id = body.get("id") if isinstance(body, dict) else body
+        _reject_unknown_keys(body, {"id"}, where)
+        if not isinstance(prompt_id, str):
+            raise CommandPayloadError(f'{where}: expected {{"id": "<prompt uuid>"}}, got {text[:80]!r}')
+        try:
+            uuid.UUID(prompt_id)
+        except ValueError:
+            raise CommandPayloadError(f"{where}: id {prompt_id[:80]!r} is not a prompt id (a UUID)") from None
+        return AckCommand(prompt_id)
+    # dnd
+    if body in ("off", "OFF") or (isinstance(body, dict) and body.get("off") is True and len(body) == 1):
+        return DndCommand()
+    if isinstance(body, dict) and "until" in body:
+        _reject_unknown_keys(body, {"until"}, where)
+        return DndCommand(until=_instant(body["until"], where))
+    minutes = _minutes(body, where, allow_zero=True)
+    return DndCommand() if minutes == 0 else DndCommand(minutes=minutes)
+
+
+def _json_or_text(text: str, where: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        if text[:1] in ("{", "[", '"'):
+            raise CommandPayloadError(
+                f"{where}: payload is not valid JSON: {error.msg} at column {error.colno}"
+            ) from None
+        return text  # a bare word or id: "off", "PRESS", a UUID
+
+
+def _reject_unknown_keys(body: object, known: set[str], where: str) -> None:
+    if isinstance(body, dict) and (extra := set(body) - known):
+        raise CommandPayloadError(f"{where}: unknown field(s) {sorted(extra)} (allowed: {sorted(known)})")
+
+
+def _minutes(body: object, where: str, *, allow_zero: bool) -> float:
+    if isinstance(body, dict):
+        _reject_unknown_keys(body, {"minutes"}, where)
+        if "minutes" not in body:
+            raise CommandPayloadError(f'{where}: expected {{"minutes": N}}')
+        body = body["minutes"]
+    if isinstance(body, bool) or not isinstance(body, int | float) or not math.isfinite(body):
+        raise CommandPayloadError(f"{where}: minutes must be a number, got {body!r}")
+    low_ok = body >= 0 if allow_zero else body > 0
+    if not low_ok or body > MAX_COMMAND_MINUTES:
+        low = "0" if allow_zero else "more than 0"
+        raise CommandPayloadError(
+            f"{where}: minutes must be {low} and at most {MAX_COMMAND_MINUTES}, got {body}"
+        )
+    return float(body)
+
+
+def _instant(value: object, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise CommandPayloadError(f"{where}: until {value!r} is not an ISO-8601 time") from None
+        if moment.tzinfo is None:
+            raise CommandPayloadError(
+                f"{where}: until {value!r} needs a UTC offset, e.g. 2026-11-16T12:00:00+01:00"
+            )
+        return moment.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise CommandPayloadError(f"{where}: until must be an ISO-8601 time or epoch seconds, got {value!r}")

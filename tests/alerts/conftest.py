@@ -1,0 +1,125 @@
+"""Fixtures: a real Mosquitto on a free loopback port, and an independent MQTT subscriber."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from sitless.broker import BrokerError, PrivateBroker, start_private_broker
+
+TEMPLATES = Path(__file__).parent / "mosquitto"
+
+
+def _start(tmp: Path, **kwargs) -> PrivateBroker:
+    try:
+        return start_private_broker(tmp, **kwargs)
+    except BrokerError as error:  # never skip: a missing component is a failure with the fix in it
+        pytest.fail(f"these tests need a real Mosquitto: {error}")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    server = _start(tmp_path_factory.mktemp("broker"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """A broker this test may kill and restart."""
+    server = _start(tmp_path / "broker")
+    yield server
+    server.stop()
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float  # time.monotonic() on arrival
+
+    def json(self):
+        return json.loads(self.payload)
+
+
+class Subscriber:
+    """An independent MQTT 5 client that records everything on its topics (persistent session)."""
+
+    def __init__(self, url_port: int, topics: list[str], *, persistent: bool = False) -> None:
+        self.messages: list[Received] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"test-sub-{uuid.uuid4().hex[:8]}", protocol=paho.MQTTv5
+        )
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.on_message = self._on_message
+        props = None
+        if persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect("127.0.0.1", url_port, keepalive=10, clean_start=not persistent, properties=props)
+        self.client.loop_start()
+        if not self._subscribed.wait(5):
+            raise AssertionError("test subscriber could not subscribe")
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._lock:
+            self.messages.append(
+                Received(message.topic, bytes(message.payload), bool(message.retain), time.monotonic())
+            )
+
+    def on(self, topic: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if m.topic == topic]
+
+    def wait_for(self, topic: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.on(topic)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(
+            f"expected {count} message(s) on {topic} within {timeout} s, got {len(self.on(topic))}"
+        )
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def subscribe():
+    made: list[Subscriber] = []
+
+    def factory(port: int, topics: list[str], **kwargs) -> Subscriber:
+        sub = Subscriber(port, topics, **kwargs)
+        made.append(sub)
+        return sub
+
+    yield factory
+    for sub in made:
+        sub.close()
+
+
+def publish_raw(port: int, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+    """Publish as a third party would (Home Assistant, a phone app, a stray script)."""
+    import paho.mqtt.publish as one_shot
+
+    one_shot.single(
+        topic, payload, qos=1, retain=retain, hostname="127.0.0.1", port=port, protocol=paho.MQTTv5
+    )
