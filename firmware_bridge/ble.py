@@ -63,6 +63,8 @@ class BleSource:
 
     Same shape as ``firmware_bridge.sources.SimulatedSource``. ``on_event`` receives every
     ``SessionEvent`` (also logged). ``registry`` replaces the decoder registry (tests).
+    ``bluez_required``: raise ``BlueZUnavailable`` instead of retrying when BlueZ is missing before the
+    first connection (a command run by hand should say so and exit; the daemon should wait for it).
     """
 
     def __init__(
@@ -71,8 +73,10 @@ class BleSource:
         *,
         on_event: Callable[[SessionEvent], None] | None = None,
         registry: ModuleType | Any | None = None,
+        bluez_required: bool = False,
     ) -> None:
         self.settings = settings
+        self._bluez_required = bluez_required  # commands: no BlueZ before the first connection is fatal
         self.sensor_id: str = settings.address or ""
         self.name: str = settings.address or "BLE sensor"
         self.family: str | None = settings.family
@@ -101,6 +105,12 @@ class BleSource:
                 raise
             except Exception as error:
                 explained = explain_bluez_error(error, self.settings.adapter)
+                if (
+                    isinstance(explained, BlueZUnavailable)
+                    and self._bluez_required
+                    and not self.stats.connects
+                ):
+                    explained.fatal = True
                 if explained is not None and explained.fatal:
                     self._emit("error", str(explained), reason=str(explained))
                     raise explained from None
@@ -398,8 +408,14 @@ class BleSource:
         self._battery_warned = low
 
     def _emit(self, kind: str, message: str, *, quiet: bool = False, **fields: Any) -> None:
-        level = logging.INFO if kind in ("connected", "battery", "gap") else logging.WARNING
-        log.log(logging.DEBUG if quiet else level, "%s", message)
+        # "error" is raised to the caller too, who reports it; logging it as well would say it twice
+        levels = {
+            "connected": logging.INFO,
+            "battery": logging.INFO,
+            "gap": logging.INFO,
+            "error": logging.DEBUG,
+        }
+        log.log(logging.DEBUG if quiet else levels.get(kind, logging.WARNING), "%s", message)
         if self._on_event is not None:
             try:
                 self._on_event(SessionEvent(kind, self.sensor_id, message, **fields))
