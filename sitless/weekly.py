@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ import numpy as np
 from analysis.metrics import BRIDGE_UNKNOWN_S
 from analysis.postures import PostureSeconds
 from analysis.report import PromptEvent, WeekData, build_report
+from sitless.config import Config, ConfigError
 from sitless.store import Store
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -209,100 +210,47 @@ def terminal_summary(report: dict) -> str:
 
 
 # ---------------------------------------------------------------- MQTT one-shot publish
-@dataclass(frozen=True)
-class PublishTarget:
-    host: str
-    port: int
-    tls: bool
-    topic: str
-    username: str | None = None
-    password: str | None = None
+def weekly_topic(config: Config, *, sensor_names: list[str] | None = None) -> str:
+    """``<prefix>/report/weekly`` as the daemon names it: [mqtt] topic_prefix or sitless/<device_id>/.
 
-    @property
-    def safe_url(self) -> str:
-        """The broker URL without credentials (for messages and logs)."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def publish_target(config: object, *, broker: str | None = None, topic: str | None = None) -> PublishTarget:
-    """Broker and topic from ``--broker``/``--topic``, else the ``[mqtt]`` table, else localhost.
-
-    Credentials come from ``SITLESS_MQTT_USERNAME``/``SITLESS_MQTT_PASSWORD`` or the ``[mqtt]`` table, never
-    from the command line.
+    The device id is [mqtt] device_id, else the [sensor] address, else the store's only sensor.
     """
-    from urllib.parse import urlsplit
+    from alerts.mqtt import normalise_device_id, topics_for
 
-    table = getattr(config, "tables", {}).get("mqtt", {}) or {}
-    url = broker or table.get("url") or "mqtt://localhost:1883"
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ReportError(f"broker {url!r} is not a URL like mqtt://host:1883 or mqtts://host:8883")
-    tls = parts.scheme == "mqtts"
+    settings = _mqtt_settings(config)
+    device = settings.device_id
+    if not device:
+        address = (config.tables.get("sensor") or {}).get("address")
+        names = [n for n in (sensor_names or []) if n != "default"]
+        device = address or (names[0] if len(names) == 1 else "sensor")
+    return topics_for(settings, normalise_device_id(device)).report_weekly
+
+
+def _mqtt_settings(config: Config, broker: str | None = None):  # noqa: ANN202 - alerts.mqtt.MqttSettings
+    from alerts.mqtt import MqttSettings
+
     try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError:
-        raise ReportError(f"broker {url!r} has an invalid port") from None
-    if topic is None:
-        prefix = table.get("prefix") or f"sitless/{table.get('device_id') or _default_device_id()}"
-        topic = f"{str(prefix).rstrip('/')}/report/weekly"
-    return PublishTarget(
-        host=parts.hostname,
-        port=port,
-        tls=tls,
-        topic=topic,
-        username=os.environ.get("SITLESS_MQTT_USERNAME") or table.get("username"),
-        password=os.environ.get("SITLESS_MQTT_PASSWORD") or table.get("password"),
-    )
+        settings = config.section("mqtt", MqttSettings)
+        return replace(settings, url=broker) if broker else settings
+    except ConfigError as error:
+        raise ReportError(str(error)) from None
+    except ValueError as error:
+        raise ReportError(f"--broker: {error}") from None
 
 
-def _default_device_id() -> str:
-    import socket
+def publish_report(
+    config: Config, topic: str, payload: str, *, broker: str | None = None, timeout: float = 10.0
+) -> str:
+    """Publish ``payload`` once, QoS 1, retained, waiting for the broker's PUBACK; returns the broker address.
 
-    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
-    return name or "sitless"
+    Uses ``alerts.mqtt.publish_retained`` (its own client id and a clean session, so it never takes over
+    the daemon's session); credentials come from [mqtt] or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD.
+    """
+    from alerts.mqtt import MqttError, parse_broker_url, publish_retained
 
-
-def publish_report(target: PublishTarget, payload: str, *, timeout: float = 10.0) -> None:
-    """Publish ``payload`` once, QoS 1, retained, and wait for the broker's PUBACK (or fail clearly)."""
-    import threading
-
-    import paho.mqtt.client as mqtt
-
-    connected, published = threading.Event(), threading.Event()
-    failure: list[str] = []
-
-    def on_connect(client, userdata, flags, reason_code, properties=None):  # noqa: ANN001
-        if reason_code.is_failure:
-            failure.append(f"broker refused the connection: {reason_code}")
-        connected.set()
-
-    def on_publish(client, userdata, mid, reason_code=None, properties=None):  # noqa: ANN001
-        published.set()
-
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=f"sitless-report-{os.getpid()}", protocol=mqtt.MQTTv5
-    )
-    client.on_connect, client.on_publish = on_connect, on_publish
-    client.connect_timeout = timeout
-    if target.username:
-        client.username_pw_set(target.username, target.password)
-    if target.tls:
-        client.tls_set()
+    settings = _mqtt_settings(config, broker)
     try:
-        client.connect(target.host, target.port, keepalive=30)
-    except (OSError, ValueError) as error:
-        raise ReportError(f"cannot reach the MQTT broker {target.safe_url}: {error}") from None
-    client.loop_start()
-    try:
-        if not connected.wait(timeout):
-            raise ReportError(f"no answer from the MQTT broker {target.safe_url} within {timeout:.0f} s")
-        if failure:
-            raise ReportError(f"{target.safe_url}: {failure[0]}")
-        client.publish(target.topic, payload, qos=1, retain=True)
-        if not published.wait(timeout):
-            raise ReportError(
-                f"the MQTT broker {target.safe_url} did not acknowledge the report within {timeout:.0f} s"
-            )
-    finally:
-        client.disconnect()
-        client.loop_stop()
+        publish_retained(settings, topic, payload, timeout=timeout)
+    except MqttError as error:
+        raise ReportError(str(error)) from None
+    return str(parse_broker_url(settings.url)) if settings.url else "?"

@@ -72,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="MQTT broker for --publish (default: [mqtt] url, or mqtt://localhost:1883)",
     )
     parser.add_argument(
-        "--topic", metavar="TOPIC", help="topic for --publish (default: sitless/<device>/report/weekly)"
+        "--topic",
+        metavar="TOPIC",
+        help="topic for --publish (default: <[mqtt] topic_prefix or sitless/<device_id>/>report/weekly)",
     )
     parser.set_defaults(func=run)
 
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     try:
         this_week, previous = weekly.load_report_weeks(store, week, tz)
+        sensor_names = store.sensor_names()
     except weekly.ReportError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -127,11 +130,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
     if args.publish:
         try:
-            target = weekly.publish_target(config, broker=args.broker, topic=args.topic)
-            weekly.publish_report(target, text)
+            topic = args.topic or weekly.weekly_topic(config, sensor_names=sensor_names)
+            where = weekly.publish_report(config, topic, text, broker=args.broker)
         except weekly.ReportError as error:
             raise CommandError(str(error)) from None
-        print(f"published {report['week']} to {target.topic} on {target.safe_url}", file=sys.stderr)
+        print(f"published {report['week']} to {topic} on {where} (retained)", file=sys.stderr)
     if args.json != "-":
         print(weekly.terminal_summary(report))
         for label, file in (("HTML", args.html), ("PNG", args.png), ("JSON", args.json)):
