@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -33,13 +33,13 @@ from firmware_bridge.ble_common import (
     SensorSettings,
     SessionEvent,
     SessionStats,
-    bluez_args,
     explain_bluez_error,
     generic_profile,
     recognise_family,
     registry_module,
     scan,
 )
+from firmware_bridge.ble_connect import connect_fresh_client, find_sensor
 from firmware_bridge.decoders.base import ProtocolError, SensorDecoder
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-IN_PROGRESS = "org.bluez.Error.InProgress"
 _LINK_LOST = object()  # queued by the disconnected callback, after every sample that arrived before it
 
 
@@ -137,37 +136,6 @@ class BleSource:
         await self._release(stop_streaming=True)
 
     # ------------------------------------------------------------------ connecting
-    async def _find(self) -> tuple[BLEDevice, AdvertisementData]:
-        """Scan until the configured sensor (or, with no address, the first recognised one) advertises."""
-        registry = self._registry or registry_module()
-        profile = self._generic_profile()
-        wanted = self.settings.address.lower() if self.settings.address else None
-        found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = (
-            asyncio.get_running_loop().create_future()
-        )
-
-        def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
-            if found.done():
-                return
-            if wanted is not None:
-                if device.address.lower() == wanted:
-                    found.set_result((device, adv))
-            elif recognise_family(
-                registry, adv.local_name or device.name, adv.service_uuids, adv.manufacturer_data, profile
-            )[0]:
-                found.set_result((device, adv))
-
-        async with BleakScanner(on_advertisement, bluez=bluez_args(self.settings.adapter)):
-            try:
-                return await asyncio.wait_for(found, self.settings.scan_timeout_s)
-            except TimeoutError:
-                what = self.settings.address or "no recognised sensor"
-                raise BleSessionError(
-                    f"{what} not seen within {self.settings.scan_timeout_s:g} s: is the sensor switched on, "
-                    "charged and within a few metres? Close any phone app that holds the connection; "
-                    "`sitless scan` shows what is in range"
-                ) from None
-
     def _generic_profile(self) -> Any | None:
         try:
             return generic_profile(self.settings)
@@ -203,14 +171,18 @@ class BleSource:
         return decoder
 
     async def _connect(self) -> None:
-        device, adv = await self._find()
+        device, adv = await find_sensor(
+            self.settings, self._registry or registry_module(), self._generic_profile()
+        )
         decoder = self._choose_decoder(device, adv)
         self.sensor_id = device.address
         self.name = adv.local_name or device.name or device.address
         self._generation += 1
         generation = self._generation
         self._queue = asyncio.Queue()
-        client = await self._connect_client(device, generation)
+        client = await connect_fresh_client(
+            device, self.settings, lambda: self._on_disconnected(generation), self.stats
+        )
         self._client, self._decoder = client, decoder
         try:
             await self._start_streaming(client, decoder, generation)
@@ -223,33 +195,6 @@ class BleSource:
         if self.stats.connects > 1:
             self.stats.reconnects += 1
         self._emit("connected", f"connected to {self.name} ({self.sensor_id}) as {decoder.display_name}")
-
-    async def _connect_client(self, device: BLEDevice, generation: int) -> BleakClient:
-        """A fresh BleakClient per attempt; InProgress (stale BlueZ state) gets a short wait and a retry."""
-        attempts = max(1, self.settings.in_progress_attempts)
-        for attempt in range(1, attempts + 1):
-            client = BleakClient(
-                device,
-                disconnected_callback=lambda _client: self._on_disconnected(generation),
-                timeout=self.settings.connect_timeout_s,
-                bluez=bluez_args(self.settings.adapter),
-            )
-            try:
-                await client.connect()
-                return client
-            except BleakDBusError as error:
-                if error.dbus_error != IN_PROGRESS or attempt == attempts:
-                    raise
-                self.stats.in_progress_retries += 1
-                log.warning(
-                    "BlueZ says a connection to %s is already in progress; waiting %.1f s and retrying "
-                    "(if this persists, run `bluetoothctl disconnect %s`)",
-                    device.address,
-                    self.settings.in_progress_retry_s,
-                    device.address,
-                )
-                await asyncio.sleep(self.settings.in_progress_retry_s)
-        raise AssertionError("unreachable")
 
     async def _start_streaming(self, client: BleakClient, decoder: SensorDecoder, generation: int) -> None:
         battery = client.services.get_characteristic(BATTERY_LEVEL_UUID)
