@@ -102,7 +102,8 @@ class MovesenseDecoder(SensorDecoder):
                 f"acceleration data of {len(body)} bytes is not timestamp + x,y,z float32 triples", data
             )
         raw_ms = struct.unpack_from("<I", body)[0]
-        ms2 = np.frombuffer(body, dtype="<f4", offset=4).astype(np.float64).reshape(-1, 3)
+        with np.errstate(invalid="ignore"):  # NaN/inf are rejected by _emit with a clear message
+            ms2 = np.frombuffer(body, dtype="<f4", offset=4).astype(np.float64).reshape(-1, 3)
         return self._samples(raw_ms, ms2 / STANDARD_GRAVITY, arrival_time, data)
 
     def _response(self, ref: int, body: bytes, data: bytes) -> SampleChunk:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
+from firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
 from firmware_bridge.decoders.polar_pmd import (
     MEASUREMENT_ACC,
     PmdControlPointResponse,
@@ -137,10 +137,12 @@ class PolarDecoder(SensorDecoder):
         if message.op_code == 2 and message.measurement_type == MEASUREMENT_ACC:
             self.stopped_by_sensor = False
             self._last_frame_ns = 0
-            if message.parameters:
+            try:  # the start response may carry the conversion factor; the start succeeded either way
                 factors = parse_pmd_settings(message.parameters).get("factor")
-                if factors:
-                    self.factor = float(factors[0])
+            except ProtocolError:
+                factors = None
+            if factors:
+                self.factor = float(factors[0])
 
 
 class PolarH10Decoder(PolarDecoder):

@@ -82,9 +82,12 @@ def parse_pmd_frame(data: bytes, previous_timestamp_ns: int = 0) -> PmdFrame:
         raise ProtocolError(
             FAMILY, f"PMD frame of {len(data)} bytes is shorter than its 10-byte header", data
         )
+    timestamp_ns = int.from_bytes(data[1:9], "little")
+    if timestamp_ns >= 1 << 63:  # past the year 2292: a corrupted header, and beyond int64 arithmetic
+        raise ProtocolError(FAMILY, f"PMD frame timestamp {timestamp_ns} ns is out of range", data)
     return PmdFrame(
         measurement_type=data[0],
-        timestamp_ns=int.from_bytes(data[1:9], "little"),
+        timestamp_ns=timestamp_ns,
         frame_type=data[9] & 0x7F,
         compressed=bool(data[9] & 0x80),
         content=bytes(data[10:]),

@@ -136,3 +136,26 @@ def test_each_sensor_is_asked_for_25_hz_or_the_nearest_rate_it_offers():
         12.5 <= d.rate_hz <= 100 for d in (PolarVeritySenseDecoder(), MovesenseDecoder(), WitMotionDecoder())
     )
     assert np.isclose(MetaMotionDecoder(30).rate_hz, 25)
+
+
+def test_polar_start_response_factor_is_adopted_and_odd_parameters_do_not_count_as_malformed():
+    """polar-ble-sdk documentation, PMD control point: the REQUEST_MEASUREMENT_START response
+    (``F0 02 <type> <status> <more>`` + parameters) may carry the FACTOR setting (type 5, float32 LE)
+    that converts delta-compressed ACC values."""
+    decoder = PolarVeritySenseDecoder()
+    decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f0020200000501") + struct.pack("<f", 0.000244), T0)
+    assert decoder.factor == pytest.approx(0.000244)
+    decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f002020000ff"), T0)  # not TLV: ignored
+    assert decoder.stats.malformed == 0 and decoder.stats.control_errors == 0
+
+
+def test_movesense_packet_split_in_two_parts_is_reassembled():
+    """Movesense GSP specification: data that does not fit one notification continues in a DATA_PART2
+    (type 3) packet with the same reference."""
+    decoder = MovesenseDecoder(52)
+    body = struct.pack("<I", 2000) + struct.pack("<30f", *([0.0, 0.0, 9.80665] * 10))
+    cut = 110
+    first = decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + body[:cut], T0)
+    assert len(first) == 0
+    chunk = decoder.receive_data(GSP_NOTIFY, b"\x03\x63" + body[cut:], T0 + 0.01)
+    assert len(chunk) == 10 and np.allclose(chunk.xyz, [0, 0, 1])
