@@ -58,7 +58,7 @@ class MqttSettings:
     device_id: str | None = None
     protocol: str = "5"  # "5" or "3.1.1"
     client_id: str | None = None  # default "sitless-<device_id>" (stable, so the session persists)
-    topic_prefix: str | None = None  # default "sitless/<device_id>/"
+    prefix: str | None = None  # default "sitless/<device_id>/" (same key as `sitless report --publish`)
     username: str | None = None
     password: str | None = None
     ca_certs: Path | None = None
@@ -155,7 +155,7 @@ class Topics:
 
 
 def topics_for(settings: MqttSettings, device_id: str) -> Topics:
-    prefix = settings.topic_prefix or f"sitless/{device_id}/"
+    prefix = settings.prefix or f"sitless/{device_id}/"
     return Topics(prefix if prefix.endswith("/") else prefix + "/")
 
 
@@ -255,9 +255,9 @@ class MqttPublisher:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
-        self._outbox = outbox
-        self._on_command = on_command
-        self._on_connection = on_connection
+        self.outbox = outbox
+        self.on_command = on_command
+        self.on_connection = on_connection
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._connected = threading.Event()
@@ -277,6 +277,10 @@ class MqttPublisher:
         return self._connected.is_set()
 
     def start(self) -> None:
+        """Start connecting in the background (idempotent). Set ``outbox``, ``on_command`` and
+        ``on_connection`` before this; callbacks run on the publisher's thread and must not block."""
+        if self._thread is not None:
+            return
         kwargs = {"clean_start": False, "properties": self._connect_props} if self._connect_props else {}
         self._client.connect_async(self.address.host, self.address.port, self.settings.keepalive_s, **kwargs)
         self._thread = threading.Thread(target=self._main, name="sitless-mqtt", daemon=True)
@@ -308,8 +312,8 @@ class MqttPublisher:
         """True once the outbox is empty (everything acknowledged by the broker)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._outbox is None or not [
-                m for m in self._outbox.outbox_pending() if m.message_id not in self._refused
+            if self.outbox is None or not [
+                m for m in self.outbox.outbox_pending() if m.message_id not in self._refused
             ]:
                 return True
             time.sleep(0.05)
@@ -390,8 +394,8 @@ class MqttPublisher:
             if self._stop.is_set():
                 return
             log.warning("MQTT: lost connection to %s; retrying, prompts wait in the outbox", self.address)
-        if self._on_connection:
-            self._on_connection(value)
+        if self.on_connection:
+            self.on_connection(value)
 
     def _send(self, topic: str, payload: str, qos: int, retain: bool) -> paho.MQTTMessageInfo | None:
         if not self._connected.is_set():
@@ -403,10 +407,10 @@ class MqttPublisher:
             self._send(topic, payload, 1, True)
 
     def _drain(self) -> None:
-        if not self._connected.is_set() or self._outbox is None:
+        if not self._connected.is_set() or self.outbox is None:
             return
         busy = set(self._inflight.values()) | self._refused
-        for message in self._outbox.outbox_pending():
+        for message in self.outbox.outbox_pending():
             if message.message_id in busy:
                 continue
             info = self._client.publish(
@@ -456,13 +460,13 @@ class MqttPublisher:
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         message_id = self._inflight.pop(mid, None)
-        if message_id is None or self._outbox is None:
+        if message_id is None or self.outbox is None:
             return
         if getattr(reason_code, "is_failure", False):
             self._refused.add(message_id)
             log.error("MQTT: the broker refused message %s: %s (kept in the outbox)", message_id, reason_code)
             return
-        self._outbox.outbox_done(message_id)
+        self.outbox.outbox_done(message_id)
         self.delivered += 1
 
     def _on_message(self, client, userdata, message) -> None:
@@ -487,8 +491,8 @@ class MqttPublisher:
             client.publish(self.topics.error, dumps({"topic": topic, "error": str(error)}), qos=1)
             return
         log.info("MQTT: command %s", command)
-        if self._on_command:
-            self._on_command(command)
+        if self.on_command:
+            self.on_command(command)
 
 
 def publish_retained(settings: MqttSettings, topic: str, payload: str, *, timeout: float = 10.0) -> None:

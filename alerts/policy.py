@@ -122,6 +122,15 @@ class PromptOutcome:
 Event = SpellStarted | SpellEnded | PromptDue | PromptOutcome
 
 
+def prompt_uuid(scope: str, ts: int, level: int) -> str:
+    """A UUID derived from what the prompt is (device, data second, level), not drawn at random.
+
+    So re-processing the same data (a restart that re-reads the last seconds, ``sitless replay`` of a
+    recording twice) gives the same ids: the store keeps one copy and receivers drop the repeat.
+    """
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sitless:{scope}:{ts}:{level}"))
+
+
 @dataclass
 class _State:
     data_end: int | None = None  # first second after everything received (UNKNOWN included)
@@ -151,11 +160,12 @@ class AlertPolicy:
         state: dict[str, Any] | None = None,
         *,
         exercises: tuple[Exercise, ...] = LIBRARY,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        id_scope: str = "",
+        new_id: Callable[[int, int], str] | None = None,
     ) -> None:
         self.settings = settings or AlertSettings()
         self._schedule = self.settings.schedule()
-        self._new_id = new_id
+        self._new_id = new_id or (lambda ts, level: prompt_uuid(id_scope, ts, level))
         self._s = self._restore(state) if state else _State()
         self._rotation = ExerciseRotation(exercises, self._s.last_exercise)
 
@@ -360,7 +370,7 @@ class AlertPolicy:
             s.snooze_reminder = False
             s.spell_prompts += 1
             prompt = PromptDue(
-                prompt_id=self._new_id(),
+                prompt_id=self._new_id(ts, s.spell_prompts),
                 ts=ts,
                 spell_start=s.spell_start,  # type: ignore[arg-type]
                 level=s.spell_prompts,

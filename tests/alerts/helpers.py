@@ -21,7 +21,7 @@ def day_series(*segments: tuple[str, float], start: int = MONDAY_8) -> PostureSe
 
 def counting_ids():
     counter = itertools.count(1)
-    return lambda: f"p{next(counter)}"
+    return lambda ts, level: f"p{next(counter)}"
 
 
 def utc_policy(**overrides) -> AlertPolicy:

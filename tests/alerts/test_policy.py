@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import numpy as np
 import pytest
@@ -190,10 +191,27 @@ def test_state_survives_a_json_round_trip_mid_spell():
         first = utc_policy()
         head = first.receive(PostureSeconds(series.start, series.codes[:cut]))
         saved = json.loads(json.dumps(first.export_state()))
-        second = AlertPolicy(AlertSettings(timezone="UTC"), state=saved, new_id=lambda: "x")
+        second = AlertPolicy(AlertSettings(timezone="UTC"), state=saved, new_id=lambda ts, level: "x")
         tail = second.receive(PostureSeconds(series.start + cut, series.codes[cut:]))
         strip = [(type(e).__name__, getattr(e, "ts", None), getattr(e, "level", None)) for e in head + tail]
         assert strip == [(type(e).__name__, getattr(e, "ts", None), getattr(e, "level", None)) for e in whole]
+
+
+def test_prompt_ids_are_uuids_that_repeat_when_the_same_data_is_processed_again():
+    series = day_series(("sitting", 45 * MIN))
+    first = [
+        p.prompt_id
+        for p in prompts(AlertPolicy(AlertSettings(timezone="UTC"), id_scope="dev").receive(series))
+    ]
+    again = [
+        p.prompt_id
+        for p in prompts(AlertPolicy(AlertSettings(timezone="UTC"), id_scope="dev").receive(series))
+    ]
+    other = [
+        p.prompt_id for p in prompts(AlertPolicy(AlertSettings(timezone="UTC"), id_scope="x").receive(series))
+    ]
+    assert first == again and len(set(first)) == 2 and not set(first) & set(other)
+    assert all(str(uuid.UUID(i)) == i for i in first)
 
 
 def test_unreadable_saved_state_is_a_clear_error():

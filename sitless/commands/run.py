@@ -1,0 +1,106 @@
+"""``sitless run``: the daemon. Sensor -> postures -> prompts on your phone over MQTT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from pathlib import Path
+
+from sitless.cli import CommandError
+from sitless.config import ConfigError
+from sitless.daemon import (
+    PacedSource,
+    build_pipeline,
+    default_device_id,
+    load_settings,
+    open_store,
+    run_until_done,
+)
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The sitless daemon: reads the thigh sensor, classifies every second, keeps the store, and when a
+sitting spell reaches the limit ([alerts] sit_limit_min, default 30 min) inside working hours, publishes
+a prompt with a stretch or strengthening exercise to MQTT (topic sitless/<device_id>/prompt).
+
+Prompts go through an outbox in the store: a broker outage or a restart loses none. A `kill -9` during
+a sitting spell is harmless: after a restart the spell continues and the prompt fires on time.
+Stop it with Ctrl-C or SIGTERM ("offline" is published on the availability topic).
+"""
+
+EPILOG = """\
+examples:
+  sitless run --device C0:FF:EE:00:00:01 --broker mqtt://localhost:1883
+  sitless run                                   sensor and broker from ~/.config/sitless/config.toml
+  sitless run --simulate --broker mqtt://localhost:1883    a simulated thigh in real time (no hardware)
+
+credentials: put username/password in [mqtt] of the config file (chmod 600) or set
+SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD; never on the command line.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="the daemon: sensor to prompts on your phone",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--device", metavar="ADDR", help="BLE address of the sensor (default: [sensor] address)"
+    )
+    source.add_argument("--simulate", action="store_true", help="a simulated thigh sensor, in real time")
+    parser.add_argument(
+        "--broker", metavar="URL", help="mqtt://host:port or mqtts://host:port (default: [mqtt] url)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the TOML config file (default: ~/.config/sitless/config.toml)",
+    )
+    parser.add_argument("--store", type=Path, metavar="DB", help="the SQLite store (default: [store] path)")
+    parser.set_defaults(func=main)
+
+
+def simulated_source(seed: int = 1) -> PacedSource:
+    """A simulated office day starting now, released in real time."""
+    from firmware_bridge.simulate import SimulationConfig, simulate_chunks
+
+    config = SimulationConfig(hours=24.0, rate_hz=25.0, seed=seed, start=float(math.floor(time.time())))
+    blocks = (part.samples for part in simulate_chunks(config, chunk_hours=0.25))
+    return PacedSource(blocks, speed=1.0, name="simulated thigh", sensor_id="simulated")
+
+
+def ble_source(settings, address: str | None):
+    try:
+        from firmware_bridge.ble import BleSource, SensorSettings
+    except ImportError as error:
+        raise CommandError(f"BLE support is not available: {error}") from None
+    try:
+        sensor = settings.config.section("sensor", SensorSettings)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    if address:
+        sensor = SensorSettings(**{**sensor.__dict__, "address": address})
+    return BleSource(sensor)
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, broker=args.broker)
+    device_id = default_device_id(settings.mqtt)
+    source = simulated_source() if args.simulate else ble_source(settings, args.device)
+    if settings.mqtt.url is None:
+        log.warning("no broker configured ([mqtt] url or --broker): prompts are stored but not sent")
+    store = open_store(settings, args.store)
+    try:
+        pipeline = build_pipeline(settings, store, source, device_id=device_id, live=True)
+        run_until_done(pipeline)
+    finally:
+        store.close()
+    return 0

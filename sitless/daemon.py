@@ -1,0 +1,208 @@
+"""Setting up a pipeline from the command line: config, store, publisher, sources, and running it.
+
+Shared by ``sitless run``, ``sitless replay`` and ``sitless demo`` so all three fail the same clear way
+(a broken config, a wrong password, an untrusted certificate) before any data flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import signal
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from alerts.mqtt import MqttError, MqttPublisher, MqttSettings
+from alerts.policy import AlertSettings
+from analysis.classify import ClassifierSettings, StreamingClassifier
+from analysis.samples import SampleChunk
+from sitless.cli import CommandError
+from sitless.config import Config, ConfigError, load_config
+from sitless.pipeline import Pipeline, make_publisher, restore_policy
+from sitless.store import Store, StoreError, StoreSettings
+
+log = logging.getLogger(__name__)
+
+#: How long a starting daemon waits for the broker before going on without it (prompts wait in the outbox).
+CONNECT_WAIT_S = 5.0
+
+
+@dataclass
+class Settings:
+    config: Config
+    alerts: AlertSettings
+    mqtt: MqttSettings
+    store: StoreSettings
+    classifier: ClassifierSettings
+
+
+def load_settings(path: Path | None, *, broker: str | None = None) -> Settings:
+    """All tables the daemon uses, checked before anything starts; ``--broker`` overrides ``[mqtt] url``."""
+    try:
+        config = load_config(path)
+        mqtt = config.section("mqtt", MqttSettings)
+        if broker is not None:
+            try:
+                mqtt = MqttSettings(**{**mqtt.__dict__, "url": broker})
+            except ValueError as error:
+                raise CommandError(f"--broker: {error}") from None
+        return Settings(
+            config=config,
+            alerts=config.section("alerts", AlertSettings),
+            mqtt=mqtt,
+            store=config.section("store", StoreSettings),
+            classifier=config.section("classifier", ClassifierSettings),
+        )
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+def open_store(settings: Settings, override: Path | None) -> Store:
+    path = override if override is not None else settings.store.resolved_path()
+    try:
+        return Store.open(path)
+    except StoreError as error:
+        raise CommandError(str(error)) from None
+
+
+def default_device_id(mqtt: MqttSettings) -> str:
+    """``[mqtt] device_id``, else the host name (the same default as ``sitless report --publish``)."""
+    if mqtt.device_id:
+        return mqtt.device_id
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
+    return name or "sitless"
+
+
+def connect_publisher(mqtt: MqttSettings, device_id: str) -> MqttPublisher | None:
+    """A started publisher, or None without a broker. A login or TLS problem stops here with a clear
+    error; an unreachable broker does not (prompts wait in the outbox until it is back)."""
+    if mqtt.url is None:
+        return None
+    try:
+        publisher = make_publisher(mqtt, device_id)
+    except MqttError as error:
+        raise CommandError(str(error)) from None
+    publisher.start()
+    try:
+        publisher.wait_connected(CONNECT_WAIT_S)
+    except MqttError as error:
+        if publisher.permanent_error:
+            publisher.stop()
+            raise CommandError(str(error)) from None
+        log.warning("%s; going on: prompts wait in the outbox until the broker is reachable", error)
+    return publisher
+
+
+def classifier_for(settings: Settings) -> StreamingClassifier:
+    calibration = None
+    try:
+        from sitless.commands.calibrate import load_calibration  # written by the calibration command
+
+        calibration = load_calibration()
+    except ImportError:
+        pass
+    except Exception as error:  # noqa: BLE001 - a bad calibration file must not stop the daemon
+        log.warning("calibration not used: %s", error)
+    return StreamingClassifier(settings.classifier, calibration)
+
+
+def build_pipeline(
+    settings: Settings, store: Store, source, *, device_id: str, live: bool, **callbacks
+) -> Pipeline:
+    sensor_id = str(getattr(source, "sensor_id", "") or device_id)
+    publisher = connect_publisher(settings.mqtt, device_id)
+    return Pipeline(
+        source=source,
+        store=store,
+        classifier=classifier_for(settings),
+        policy=restore_policy(store, settings.alerts, device_id, sensor_id),
+        publisher=publisher,
+        device_id=device_id,
+        live_clock=time.time if live else None,
+        **callbacks,
+    )
+
+
+def run_until_done(pipeline: Pipeline) -> None:
+    """Run the pipeline; SIGTERM/SIGINT end it cleanly (state saved, "offline" published)."""
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
+                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        try:
+            await pipeline.run()
+        except asyncio.CancelledError:
+            log.info("stopped")
+
+    asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- paced sources
+class PacedSource:
+    """Chunks from an iterable of sample blocks, released at ``speed`` times the data's own pace.
+
+    ``speed=math.inf`` releases them as fast as the pipeline takes them. Chunks are cut to about 50 ms
+    of wall time (at least one sample, at most a minute of data), so a prompt is not held back by a
+    big block and a fast replay does not drown in tiny ones.
+    """
+
+    def __init__(self, blocks: Iterable[SampleChunk], *, speed: float, name: str, sensor_id: str) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self._blocks = blocks
+        self.speed = speed
+        self.name = name
+        self.sensor_id = sensor_id
+        self.battery_percent: int | None = None
+        #: Samples before this time are skipped, unpaced (set by the pipeline when it resumes).
+        self.start_at: float | None = None
+
+    def _pieces(self) -> Iterator[SampleChunk]:
+        per_chunk = None
+        for block in self._blocks:
+            if self.start_at is not None and len(block) and block.t[0] < self.start_at:
+                block = block.slice(int(block.t.searchsorted(self.start_at)), len(block))
+            if not len(block):
+                continue
+            if per_chunk is None:
+                rate = block.nominal_rate_hz()
+                rate = rate if math.isfinite(rate) and rate > 0 else 25.0
+                data_s = 60.0 if math.isinf(self.speed) else min(60.0, max(0.05 * self.speed, 1.0 / rate))
+                per_chunk = max(1, int(round(rate * data_s)))
+            yield from block.split(per_chunk)
+
+    async def chunks(self):
+        wall0 = data0 = None
+        for piece in self._pieces():
+            if math.isinf(self.speed):
+                await asyncio.sleep(0)
+            else:
+                if wall0 is None:
+                    wall0, data0 = time.monotonic(), float(piece.t[0])
+                delay = wall0 + (float(piece.t[-1]) - data0) / self.speed - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield piece
+
+
+def parse_speed(text: str) -> float:
+    if text.strip().lower() in ("max", "inf", "fast"):
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(
+            f"--speed {text!r}: expected a number (1 = real time, 60 = a minute per second) or max"
+        ) from None
+    if not value > 0 or math.isinf(value) or math.isnan(value):
+        raise CommandError(f"--speed {text!r}: must be a positive number or max")
+    return value
