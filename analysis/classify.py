@@ -39,9 +39,10 @@ class ClassifierSettings:
     sit_inclination_deg: float = 45.0
     #: Total SD (g, 2-s window) above which the thigh moves (Acti4 walk/cycle threshold on SD_x: 0.1 g).
     move_sd_g: float = 0.1
-    #: SD of |a| (g) that marks steps (heel strikes load the thigh); cycling turns the thigh smoothly and
-    #: keeps |a| near 1 g. Seconds with steps teach the upright reference.
-    step_magnitude_sd_g: float = 0.08
+    #: A moving window whose largest |a| exceeds this has steps: heel strikes load the thigh with peaks
+    #: of 1.5-3 g while cycling turns it smoothly (peaks near 1.3 g). Seconds with steps teach the
+    #: upright reference, so this must not accept cycling.
+    step_peak_g: float = 1.6
     #: Moving with the thigh inclined at least this much is cycling (Acti4: forward angle > 25 deg; seated
     #: cycling averages 34 deg in HARTH) unless steps are seen.
     cycle_min_inclination_deg: float = 25.0
@@ -50,14 +51,19 @@ class ClassifierSettings:
     #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
     #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
     lying_rotation_deg: float = 65.0
-    #: Off the body = no movement beyond white sensor noise: total SD (2-s window) below ``nonwear_sd_g``
-    #: and, over the trailing ``nonwear_window_s`` seconds, the per-second means wander less than
-    #: ``nonwear_drift_ratio`` times what the noise explains (a worn thigh sways, breathes, has a pulse).
-    #: See docs/classifier.md for why and how it was set.
-    nonwear_sd_g: float = 0.02
-    nonwear_window_s: int = 20
+    #: Non-wear (analysis/nonwear.py). "Calm" = total SD (2-s window) below ``nonwear_sd_g``. Over the
+    #: calm part of the last ``nonwear_window_s`` seconds (at least ``nonwear_min_still_s``), a worn
+    #: thigh's per-second means drift by at least ``nonwear_min_drift_g`` (SD, g) beyond white noise
+    #: (sway, breathing, pulse); a calm sensor whose drift is below that by ``z`` standard errors is off
+    #: the body. ``z`` is ``nonwear_flat_z`` when it lies on a face (gravity within ``nonwear_flat_deg``
+    #: of a sensor axis, as on a desk) and the stricter ``nonwear_tilted_z`` otherwise (a charger).
+    nonwear_sd_g: float = 0.05
+    nonwear_window_s: int = 120
     nonwear_min_still_s: int = 5
-    nonwear_drift_ratio: float = 2.5
+    nonwear_min_drift_g: float = 0.0022
+    nonwear_flat_deg: float = 5.0
+    nonwear_flat_z: float = 0.0
+    nonwear_tilted_z: float = 3.0
     #: Acti4's long-stillness rule: SD below this for ``long_still_min`` minutes is non-wear from then on.
     long_still_sd_g: float = 0.01
     long_still_min: float = 90.0

@@ -22,9 +22,10 @@ QUANTUM = 65536.0
 #: Accelerations are clipped to +-16 g (every thigh sensor's largest range) so sums stay exact.
 CLIP_G = 16.0
 
-#: Columns of a per-second sums row.
-N, SX, SY, SZ, SXX, SYY, SZZ, SM, SMM = range(9)
-N_COLUMNS = 9
+#: Columns of a per-second row: sums, then the largest |a| (a maximum is exact in any order too).
+N, SX, SY, SZ, SXX, SYY, SZZ, SM, SMM, MAXM = range(10)
+N_COLUMNS = 10
+_SUMMED = 9
 
 
 def quantise(xyz: np.ndarray) -> np.ndarray:
@@ -33,7 +34,7 @@ def quantise(xyz: np.ndarray) -> np.ndarray:
 
 
 def sample_terms(xyz: np.ndarray) -> np.ndarray:
-    """The per-sample terms that are summed per second: 1, x, y, z, x^2, y^2, z^2, |a|, |a|^2.
+    """The per-sample terms of a second's row: 1, x, y, z, x^2, y^2, z^2, |a|, |a|^2 (summed), |a| (max).
 
     |a| is quantised too, so its square is exact; x^2 of a quantised value is exact in float64.
     """
@@ -45,6 +46,7 @@ def sample_terms(xyz: np.ndarray) -> np.ndarray:
     magnitude = np.round(np.sqrt(terms[:, SXX : SZZ + 1].sum(axis=1)) * QUANTUM) / QUANTUM
     terms[:, SM] = magnitude
     terms[:, SMM] = magnitude * magnitude
+    terms[:, MAXM] = magnitude
     return terms
 
 
@@ -126,5 +128,7 @@ def _sum_per_second(seconds: np.ndarray, terms: np.ndarray, first: int, stop: in
     sums = np.zeros((stop - first, N_COLUMNS))
     if len(seconds):
         starts = np.concatenate(([0], np.flatnonzero(np.diff(seconds)) + 1))
-        sums[seconds[starts] - first] = np.add.reduceat(terms, starts, axis=0)
+        rows = seconds[starts] - first
+        sums[rows, :_SUMMED] = np.add.reduceat(terms[:, :_SUMMED], starts, axis=0)
+        sums[rows, MAXM] = np.maximum.reduceat(terms[:, MAXM], starts)
     return sums

@@ -12,6 +12,7 @@ import numpy as np
 
 from analysis import features as F
 from analysis.calibration import Calibration
+from analysis.nonwear import NonwearDetector
 from analysis.postures import Posture
 from analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
 
@@ -27,10 +28,8 @@ class SecondLabeller:
         self.s = settings
         self.calibration_up = calibration.up_vector() if calibration is not None else None
         self._previous = np.zeros(F.N_COLUMNS)  # sums of the second before the batch
-        self._history = np.zeros((settings.nonwear_window_s - 1, F.N_COLUMNS))  # sums of earlier seconds
+        self._nonwear = NonwearDetector(settings)
         self._last_worn = -(2**62)  # absolute second of the latest worn second
-        self._last_not_quiet: int | None = None
-        self._last_not_calm: int | None = None
         self._nonwear_cumulative = 0  # nonwear seconds seen so far (for run counts across batches)
         self._nonwear_last_worn = 0  # nonwear count through the latest worn second
         self._walks = SlidingWindow(settings.reference_walk_s)
@@ -49,6 +48,8 @@ class SecondLabeller:
         window = sums.copy()
         window[0] += self._previous
         window[1:] += sums[:-1]
+        window[0, F.MAXM] = max(sums[0, F.MAXM], self._previous[F.MAXM])
+        window[1:, F.MAXM] = np.maximum(sums[1:, F.MAXM], sums[:-1, F.MAXM])
         self._previous = sums[-1].copy()
 
         has_data = sums[:, F.N] > 0
@@ -57,33 +58,12 @@ class SecondLabeller:
         mean = window[:, F.SX : F.SZ + 1] / safe[:, None]
         variance = window[:, F.SXX : F.SZZ + 1] / safe[:, None] - mean * mean
         sd_total = np.sqrt(np.maximum(variance.sum(axis=1), 0.0))
-        mean_magnitude = window[:, F.SM] / safe
-        sd_magnitude = np.sqrt(np.maximum(window[:, F.SMM] / safe - mean_magnitude**2, 0.0))
         has_sd = count >= MIN_SAMPLES_FOR_SD
         norm = np.sqrt((mean * mean).sum(axis=1))
         gravity = mean / np.maximum(norm, 1e-9)[:, None]
 
-        # --- non-wear: no physiological micro-movement, or Acti4's long stillness ---------------------
-        calm = has_sd & (sd_total < s.nonwear_sd_g)
-        if self._last_not_calm is None:
-            self._last_not_calm = first - 1
-        last_not_calm = last_index_where(~calm, first, self._last_not_calm)
-        self._last_not_calm = int(last_not_calm[-1])
-        drift_ratio, drift_seconds = self._drift_ratio(sums, seconds - last_not_calm)
-        still = (
-            has_data
-            & has_sd
-            & (sd_total < s.nonwear_sd_g)
-            & (drift_seconds >= s.nonwear_min_still_s)
-            & (drift_ratio < s.nonwear_drift_ratio)
-        )
-        quiet = has_data & has_sd & (sd_total < s.long_still_sd_g)
-        if self._last_not_quiet is None:
-            self._last_not_quiet = first - 1
-        last_not_quiet = last_index_where(~quiet, first, self._last_not_quiet)
-        self._last_not_quiet = int(last_not_quiet[-1])
-        long_still = (seconds - last_not_quiet) > s.long_still_min * 60.0
-        nonwear = still | long_still
+        # --- non-wear (see analysis/nonwear.py) -------------------------------------------------------
+        nonwear = self._nonwear.detect(first, sums, sd_total, gravity, has_sd)
         worn = has_data & ~nonwear
 
         # --- re-mounting: a worn second after a long enough off-body stretch or data gap ---------------
@@ -109,7 +89,7 @@ class SecondLabeller:
 
         # --- upright reference from steps (rotation invariant) ---------------------------------------
         moving = has_sd & (sd_total > s.move_sd_g)
-        steps = worn & moving & (sd_magnitude > s.step_magnitude_sd_g)
+        steps = worn & moving & (window[:, F.MAXM] > s.step_peak_g)
         step_units = quantise_units(gravity)
         walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
         learned = walk_counts >= s.reference_min_walk_s
@@ -146,9 +126,10 @@ class SecondLabeller:
 
         # --- rules, in priority order -----------------------------------------------------------------
         labels = np.full(n_seconds, Posture.STANDING, np.int8)
+        reference_known = learned | (self.calibration_up is not None)
         cycling = (
             moving
-            & ~steps
+            & (reference_known | ~steps)
             & (inclination >= s.cycle_min_inclination_deg)
             & (inclination < s.cycle_max_inclination_deg)
         )
@@ -157,49 +138,8 @@ class SecondLabeller:
         labels[seated & lying] = Posture.LYING
         labels[moving & ~seated] = Posture.WALKING
         labels[cycling] = Posture.CYCLING
-        labels[steps & (inclination < s.cycle_max_inclination_deg)] = Posture.WALKING
+        # Before a reference is known, steps are the better evidence of walking than the guessed angle.
+        labels[steps & ~reference_known & (inclination < s.cycle_max_inclination_deg)] = Posture.WALKING
         labels[nonwear] = Posture.NONWEAR
         labels[~has_data] = Posture.UNKNOWN
         return labels
-
-    def _drift_ratio(self, sums: np.ndarray, calm_for: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """How much the per-second mean wanders, relative to what white sensor noise explains.
-
-        Over the calm seconds of the trailing ``nonwear_window_s`` (the window starts after the last
-        second that moved, ``calm_for`` seconds ago, so a sensor put down is recognised quickly): the
-        variance between the per-second means (summed over axes) divided by the mean within-second
-        variance / n. A sensor on a desk or charger reads constant gravity plus white noise, so the ratio
-        is about 1; a worn sensor also moves slowly (postural sway, breathing, pulse), so the ratio is
-        several times larger even when its raw SD is as small as the sensor's noise. It does not depend on
-        the sample rate or the noise level.
-
-        Per-second statistics are rounded to integers (means to 2**-18 g, within-variance to 2**-40 g^2)
-        so the window sums are exact (int64 wrap-around cancels in differences) and batch-independent.
-        """
-        width = self.s.nonwear_window_s
-        rows = np.concatenate([self._history, sums])
-        self._history = rows[len(rows) - (width - 1) :].copy()
-        n = rows[:, F.N]
-        present = n >= 2
-        safe = np.maximum(n, 1.0)[:, None]
-        means = rows[:, F.SX : F.SZ + 1] / safe
-        within = (rows[:, F.SXX : F.SZZ + 1] / safe - means * means).sum(axis=1) / safe[:, 0]
-        mean_units = np.where(present[:, None], np.round(means * 2.0**18), 0).astype(np.int64)
-        stats = np.zeros((len(rows) + 1, 6), np.int64)
-        stats[1:, 0] = present
-        stats[1:, 1:4] = mean_units
-        stats[1:, 4] = (mean_units * mean_units).sum(axis=1)
-        stats[1:, 5] = np.where(present, np.round(within * 2.0**40), 0).astype(np.int64)
-        np.cumsum(stats, axis=0, out=stats)
-        # Row j of ``stats`` sums rows < j; second k of the batch is row (width - 1 + k).
-        stop = np.arange(width, width + len(sums))
-        start = stop - np.minimum(calm_for, width)
-        window = stats[stop] - stats[start]
-        count = window[:, 0].astype(np.float64)
-        safe_count = np.maximum(count, 1.0)
-        total = window[:, 1:4].astype(np.float64) * 2.0**-18
-        between = window[:, 4] * 2.0**-36 / safe_count - (total * total).sum(axis=1) / (
-            safe_count * safe_count
-        )
-        noise = window[:, 5] * 2.0**-40 / safe_count
-        return between / np.maximum(noise, 1e-15), count
