@@ -14,6 +14,7 @@ Pure numpy, no I/O. Every definition (and why it was chosen) is in docs/metrics.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,10 +73,11 @@ def _bridged_sitting(codes: np.ndarray, bridge_s: int) -> np.ndarray:
     if bridge_s <= 0 or not inside.any():
         return inside
     starts, ends = _runs(codes == Posture.UNKNOWN)
-    for s, e in zip(starts, ends, strict=True):
-        flanked = s > 0 and e < len(codes) and codes[s - 1] == Posture.SITTING and codes[e] == Posture.SITTING
-        if e - s <= bridge_s and flanked:
-            inside[s:e] = True
+    short = (ends - starts <= bridge_s) & (starts > 0) & (ends < len(codes))
+    starts, ends = starts[short], ends[short]
+    flanked = (codes[starts - 1] == Posture.SITTING) & (codes[ends] == Posture.SITTING)
+    for s, e in zip(starts[flanked], ends[flanked], strict=True):
+        inside[s:e] = True
     return inside
 
 
@@ -95,22 +97,16 @@ def sitting_bouts(codes: np.ndarray, start: int = 0, *, bridge_s: int = BRIDGE_U
 def break_seconds(codes: np.ndarray, start: int = 0, *, bridge_s: int = BRIDGE_UNKNOWN_S) -> np.ndarray:
     """Epoch seconds of the first upright second of each sit-to-upright break."""
     codes = np.asarray(codes, np.int8)
-    inside = _bridged_sitting(codes, bridge_s)
-    _, ends = _runs(inside)
-    ends = ends[ends < len(codes)]
-    # After a bout: the next second is upright, or an unbridged UNKNOWN gap <= bridge_s then upright.
-    result = []
-    for e in ends:
-        follower = e
-        if codes[e] == Posture.UNKNOWN:
-            stop = min(len(codes), e + bridge_s + 1)
-            known = np.flatnonzero(codes[e:stop] != Posture.UNKNOWN)
-            if not len(known):
-                continue
-            follower = e + int(known[0])
-        if codes[follower] in _UPRIGHT_CODES:
-            result.append(follower)
-    return np.asarray(result, np.int64) + start
+    n = len(codes)
+    _, ends = _runs(_bridged_sitting(codes, bridge_s))
+    ends = ends[ends < n]
+    # The first second with data at or after each bout end: the bout's follower, if it comes soon enough.
+    positions = np.where(codes != Posture.UNKNOWN, np.arange(n), n)
+    next_known = np.minimum.accumulate(positions[::-1])[::-1]
+    follower = next_known[ends]
+    soon = (follower < n) & (follower - ends <= bridge_s)
+    follower = follower[soon]
+    return follower[np.isin(codes[follower], _UPRIGHT_CODES)].astype(np.int64) + start
 
 
 def w50(durations: np.ndarray) -> float | None:
@@ -200,7 +196,7 @@ def period_summary(
         "longest_bout_min": _round(float(bout_min.max())) if len(bout_min) else None,
         "prompts": len(prompt_stood_after_s),
         "prompts_heeded": len(heeded),
-        "median_min_to_stand": _round(float(np.median(heeded)) / 60.0, 1) if heeded else None,
+        "median_min_to_stand": _round(statistics.median(heeded) / 60.0, 1) if heeded else None,
     }
 
 

@@ -105,6 +105,27 @@ def local_midnight(day: dt.date, tz: dt.tzinfo) -> int:
     return int(dt.datetime.combine(day, dt.time(0), tzinfo=tz).timestamp())
 
 
+def paint_spells(spells: np.ndarray, t0: int, t1: int) -> np.ndarray:
+    """Per-second codes for ``[t0, t1)`` from (start, end, posture) rows; UNKNOWN where no spell is."""
+    codes = np.zeros(max(0, t1 - t0), np.int8)
+    if not len(spells):
+        return codes
+    spells = spells[np.argsort(spells[:, 0], kind="stable")]
+    starts = np.clip(spells[:, 0], t0, t1) - t0
+    ends = np.clip(spells[:, 1], t0, t1) - t0
+    if np.all(starts[1:] >= ends[:-1]):  # one sensor: spells never overlap, paint in one go
+        lengths = np.empty(2 * len(spells) + 1, np.int64)
+        lengths[0:-1:2] = starts - np.concatenate(([0], ends[:-1]))
+        lengths[1::2] = ends - starts
+        lengths[-1] = len(codes) - ends[-1]
+        values = np.zeros(len(lengths), np.int8)
+        values[1::2] = spells[:, 2]
+        return np.repeat(values, lengths)
+    for start, stop, posture in zip(starts, ends, spells[:, 2], strict=True):  # several sensors overlapping
+        codes[start:stop] = posture
+    return codes
+
+
 def load_week(store: Store, monday: dt.date, tz: dt.tzinfo, *, days: int = 7) -> WeekData:
     """Query the store for one week (or its first ``days`` days) and paint the spells into seconds."""
     dates = [monday + dt.timedelta(days=i) for i in range(days)]
@@ -113,9 +134,7 @@ def load_week(store: Store, monday: dt.date, tz: dt.tzinfo, *, days: int = 7) ->
     ]
     lead = day_starts[0] - BRIDGE_UNKNOWN_S - 1
     end = day_starts[-1]
-    codes = np.zeros(end - lead, np.int8)
-    for start, stop, posture in store.spells_between(lead, end):
-        codes[max(start, lead) - lead : min(stop, end) - lead] = posture
+    codes = paint_spells(store.spells_between(lead, end), lead, end)
     prompts = [
         PromptEvent(p.ts, p.exercise, p.stood_after_s if p.outcome_known else None)
         for p in store.prompts_between(day_starts[0], end)
