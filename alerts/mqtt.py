@@ -40,6 +40,8 @@ from alerts.payloads import Command, CommandPayloadError, dumps, parse_command
 
 log = logging.getLogger(__name__)
 
+#: Reconnect back-off doubles from 1 s up to this (short: a prompt waiting for a broker is late).
+MAX_BACKOFF_S = 10.0
 LOOP_TIMEOUT_S = 0.02  # how long the owner thread waits on the socket between queued jobs
 _DEVICE_ID_RE = re.compile(r"[^a-z0-9_-]+")
 
@@ -341,7 +343,7 @@ class MqttPublisher:
                         describe_connect_error(error, self.address), permanent=isinstance(error, ssl.SSLError)
                     )
                     self._idle(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
                     continue
             self._run_jobs()
             if self._stop.is_set():
@@ -353,7 +355,7 @@ class MqttPublisher:
                 socket_open = False
                 self._set_connected(False)
                 self._idle(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
         self._run_jobs()
 
     def _idle(self, seconds: float) -> None:

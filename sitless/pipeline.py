@@ -179,7 +179,7 @@ class Pipeline:
                 self.store.end_session(session, self._data_time)
             if self.publisher:
                 self._publish_state(force=True)
-                if not self.publisher.wait_drained(10.0 if self.publisher.connected else 0.0):
+                if not self.publisher.wait_drained(10.0 if self.publisher.connected else 3.0):
                     pending = len(self.store.outbox_pending())
                     log.warning(
                         "%d message(s) wait in the outbox for the broker; the next run sends them", pending

@@ -1,0 +1,179 @@
+"""End to end: a simulated day through `sitless replay` into a real Mosquitto, checked by an
+independent subscriber against a per-second reading of the rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from alerts.discovery import discovery_topic
+from analysis.classify import classify
+from analysis.postures import Posture
+from firmware_bridge.recordings import write_recording
+from firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.store import Store
+from tests.alerts.helpers import MONDAY_8
+from tests.alerts.oracle import expected_prompts
+
+
+@pytest.fixture(scope="session")
+def workday(tmp_path_factory):
+    """An 8-hour office day (Monday 08:00 UTC), its file, and the prompts the rules imply for it."""
+    recording = simulate(SimulationConfig(hours=8, rate_hz=25, seed=3, start=MONDAY_8))
+    path = tmp_path_factory.mktemp("day") / "day.npz"
+    write_recording(path, recording.samples)
+    postures = classify(recording.samples)
+    return {
+        "path": path,
+        "samples": recording.samples,
+        "postures": postures,
+        "truth": recording.truth,
+        "expected": expected_prompts(postures.start, postures.codes.tolist()),
+        "expected_from_truth": expected_prompts(recording.truth.start, recording.truth.codes.tolist()),
+    }
+
+
+def write_config(directory: Path, device: str, extra: str = "") -> Path:
+    path = directory / "config.toml"
+    path.write_text(f'[alerts]\ntimezone = "UTC"\n\n[mqtt]\ndevice_id = "{device}"\n{extra}')
+    return path
+
+
+def sitless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sitless", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ},
+    )
+
+
+def epoch(iso_text: str) -> int:
+    return int(datetime.fromisoformat(iso_text).timestamp())
+
+
+@pytest.fixture(scope="module")
+def day_run(workday, broker, tmp_path_factory):
+    """One `sitless replay` of the day into the broker, with a subscriber listening from the start."""
+    from tests.alerts.conftest import Subscriber
+
+    directory = tmp_path_factory.mktemp("day-run")
+    device = "day" + uuid.uuid4().hex[:6]
+    prefix = f"sitless/{device}/"
+    sub = Subscriber(broker.port, [prefix + "prompt"])
+    config = write_config(directory, device)
+    done = sitless("replay", str(workday["path"]), "--broker", broker.url, "--config", str(config),
+                   "--store", str(directory / "s.db"), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    try:
+        received = sub.wait_for(prefix + "prompt", len(workday["expected"]), timeout=15)
+    finally:
+        sub.close()
+    return {"device": device, "prefix": prefix, "received": received, "store": directory / "s.db"}
+
+
+def test_simulated_day_delivers_exactly_the_prompts_the_rules_imply(workday, day_run):
+    expected = workday["expected"]
+    assert len(expected) >= 4, "the simulated day should hold several long sitting spells"
+    received = day_run["received"]
+    payloads = [m.json() for m in received]
+    assert [(epoch(p["ts"]), p["level"]) for p in payloads] == expected
+    assert len({p["id"] for p in payloads}) == len(payloads) and not any(m.retain for m in received)
+    for payload in payloads:
+        uuid.UUID(payload["id"])
+        assert payload["sitting_min"] >= 30 and payload["event_type"] == "prompt"
+        exercise = payload["exercise"]
+        assert (
+            exercise["name"]
+            and exercise["instructions"]
+            and exercise["dosage"]
+            and "pain" in exercise["safety"]
+        )
+    names = [p["exercise"]["name"] for p in payloads]
+    assert all(a != b for a, b in zip(names, names[1:], strict=False))
+    # Against the simulator's ground truth (not the classifier's view), the same prompts within a minute.
+    truth = workday["expected_from_truth"]
+    assert len(truth) == len(expected)
+    assert all(abs(a[0] - b[0]) <= 60 and a[1] == b[1] for a, b in zip(truth, expected, strict=True))
+    with Store.open(day_run["store"]) as store:
+        stored = store.prompts_between(0, 2**40)
+        assert [r.prompt_id for r in stored] == [p["id"] for p in payloads]
+        assert all(r.outcome_known for r in stored[:-1])
+        assert store.outbox_pending() == []
+
+
+def test_late_subscriber_finds_retained_state_availability_and_discovery(day_run, broker, subscribe):
+    prefix = day_run["prefix"]
+    config_topic = discovery_topic(day_run["device"])
+    late = subscribe(broker.port, [prefix + "availability", prefix + "state", config_topic])
+    assert late.wait_for(prefix + "availability")[0].payload == b"offline"  # the replay has ended
+    state = late.wait_for(prefix + "state")[0]
+    assert state.retain
+    body = state.json()
+    assert body["posture"] in {p.label for p in Posture} and body["ts"].startswith("2026-11-16T16:00")
+    assert {"since", "sitting_spell_s", "battery", "sitting"} <= set(body)
+
+    discovery = late.wait_for(config_topic)[0]
+    assert discovery.retain
+    check_discovery(discovery.json(), prefix, body)
+
+
+def check_discovery(config: dict, prefix: str, state: dict) -> None:
+    """Home Assistant device discovery, checked field by field against its documented shape."""
+    assert config["dev"]["ids"] and config["dev"]["name"] and config["o"]["name"] == "sitless"
+    assert config["availability_topic"] == prefix + "availability"
+    components = config["cmps"]
+    platforms = {c["p"] for c in components.values()}
+    assert {"binary_sensor", "sensor", "event", "button"} <= platforms
+    unique_ids = [c["unique_id"] for c in components.values()]
+    assert len(set(unique_ids)) == len(unique_ids)
+    for component in components.values():
+        for key in ("state_topic", "command_topic"):
+            if key in component:
+                assert component[key].startswith(prefix)
+        template = component.get("value_template", "")
+        for field in re.findall(r"value_json\.(\w+)", template):
+            assert field in state, f"template uses {field!r} which the state payload lacks"
+    (event,) = [c for c in components.values() if c["p"] == "event"]
+    assert event["state_topic"] == prefix + "prompt" and event["event_types"] == ["prompt"]
+    assert any(c.get("command_topic") == prefix + "cmd/snooze" for c in components.values())
+
+
+def test_a_broken_config_file_is_a_clear_error_and_touches_nothing(workday, tmp_path):
+    store = tmp_path / "never.db"
+    for text, needles in (
+        ('[alerts]\nsit_limit_min = "soon"\n', ["[alerts]", "sit_limit_min", "expected float"]),
+        ("[alerts\nsit_limit_min = 30\n", ["not valid TOML"]),
+        ('[mqtt]\nurl = "http://x"\n', ["[mqtt]", "mqtt://"]),
+    ):
+        config = tmp_path / "config.toml"
+        config.write_text(text)
+        done = sitless("replay", str(workday["path"]), "--config", str(config), "--store", str(store))
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(config) in lines[0] and "Traceback" not in done.stderr
+        assert all(n in lines[0] for n in needles), lines[0]
+        assert not store.exists()
+
+
+def test_replay_without_a_broker_writes_the_store_and_is_resumable(workday, tmp_path):
+    config = write_config(tmp_path, "nobroker")
+    db = tmp_path / "s.db"
+    first = sitless("replay", str(workday["path"]), "--config", str(config), "--store", str(db), "--json")
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert [(epoch(p["ts"]), p["level"]) for p in summary["prompts"]] == workday["expected"]
+    again = sitless("replay", str(workday["path"]), "--config", str(config), "--store", str(db), "--json")
+    assert json.loads(again.stdout)["prompts"] == []  # already processed: nothing new, no duplicates
+    with Store.open(db) as store:
+        assert len(store.prompts_between(0, 2**40)) == len(workday["expected"])
+        assert store.outbox_pending() == []  # nothing queued for a broker that was never given
