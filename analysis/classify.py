@@ -2,13 +2,15 @@
 
 Pipeline (each stage sees whole seconds only, so the cut of the input never matters):
 
-1. ``features.SecondAccumulator``: exact per-second sums of x, y, z, their squares, |a| and |a|^2.
-2. ``_SecondLabeller``: for second s, a 2-s window (s-1, s) gives the mean gravity vector, the total SD
-   (rotation invariant) and the SD of |a|; rules in Acti4's spirit decide a raw label, using the wearer's
-   orientation reference learned from earlier seconds only.
-3. ``_ModeSmoother``: the label of s is the most common raw label of s-2 .. s+2 (Acti4 removes bouts
+1. ``features.SecondAccumulator``: exact per-second sums of x, y, z, their squares, |a|, |a|^2 and max |a|.
+2. ``labeller.SecondLabeller``: the second's mean gravity direction, and over a 2-s window (s-1, s) the
+   total SD (rotation invariant) and the largest |a| (heel strikes); rules in Acti4's spirit decide a raw
+   label, using the wearer's orientation reference learned from earlier seconds only, and
+   ``nonwear.NonwearDetector`` decides whether the sensor is on a body at all.
+3. ``_ModeSmoother``: the label of s is the most common raw label of s-2 .. s+1 (Acti4 removes bouts
    shorter than its minimum bout lengths with median filters; this is the streaming equivalent). It waits
-   for two later seconds, so a second is final at most 3 s after its start.
+   for one later second, so a second is final when the first sample two seconds after its start arrives
+   (a posture change is reported 2 to 3 s after it happens).
 
 See docs/classifier.md for the rules, their precedents and what cannot be told apart.
 """
@@ -26,8 +28,9 @@ from analysis.labeller import SecondLabeller
 from analysis.postures import Posture, PostureSeconds
 from analysis.samples import SampleChunk
 
-#: Seconds after s whose raw labels the smoother waits for.
-LOOKAHEAD_S = 2
+#: The smoother votes over raw labels s-LOOKBACK_S .. s+LOOKAHEAD_S and waits for the later ones.
+LOOKBACK_S = 2
+LOOKAHEAD_S = 1
 _ABSENT = len(Posture)  # padding code that never votes
 
 
@@ -143,14 +146,15 @@ def classify(
 
 
 class _ModeSmoother:
-    """Label of s = most common raw label in s-2 .. s+2; ties keep the raw label of s.
+    """Label of s = most common raw label in s-2 .. s+1; ties keep the raw label of s (so a one-second
+    blip is removed and a change is confirmed by one later second, reported about 2 s after it happened).
 
     ``UNKNOWN`` (no samples) never votes and is never replaced: a second without data stays unknown and a
     second with data never becomes unknown.
     """
 
     def __init__(self) -> None:
-        self._history = np.full(LOOKAHEAD_S, _ABSENT, np.int8)  # raw labels of the 2 seconds before
+        self._history = np.full(LOOKBACK_S, _ABSENT, np.int8)  # raw labels of the seconds before
         self._pending = np.zeros(0, np.int8)  # raw labels not yet final
         self._next: int | None = None  # first second not yet emitted
 
@@ -176,10 +180,10 @@ class _ModeSmoother:
 
     def _emit(self, ready: int, labels: np.ndarray) -> PostureSeconds:
         window = np.concatenate([self._history, labels[: ready + LOOKAHEAD_S]])
-        votes = np.zeros((len(window) + 1, _ABSENT + 1), np.int16)
+        votes = np.zeros((len(window) + 1, _ABSENT + 1), np.int32)
         votes[np.arange(1, len(window) + 1), window] = 1
         np.cumsum(votes, axis=0, out=votes)
-        span = 2 * LOOKAHEAD_S + 1
+        span = LOOKBACK_S + LOOKAHEAD_S + 1
         counts = votes[span : span + ready] - votes[:ready]
         counts[:, Posture.UNKNOWN] = 0
         counts[:, _ABSENT] = 0
@@ -188,7 +192,7 @@ class _ModeSmoother:
         best = counts.argmax(axis=1)
         smoothed = np.where(own >= counts.max(axis=1), raw, best).astype(np.int8)
         smoothed[raw == Posture.UNKNOWN] = Posture.UNKNOWN
-        tail = np.concatenate([self._history, raw])[-LOOKAHEAD_S:]
+        tail = np.concatenate([self._history, raw])[-LOOKBACK_S:]
         self._history = tail
         self._pending = self._pending[ready:]
         start = self._next

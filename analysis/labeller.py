@@ -59,8 +59,11 @@ class SecondLabeller:
         variance = window[:, F.SXX : F.SZZ + 1] / safe[:, None] - mean * mean
         sd_total = np.sqrt(np.maximum(variance.sum(axis=1), 0.0))
         has_sd = count >= MIN_SAMPLES_FOR_SD
-        norm = np.sqrt((mean * mean).sum(axis=1))
-        gravity = mean / np.maximum(norm, 1e-9)[:, None]
+        # Orientation from the second itself (no half-second lag); movement from the 2-s window.
+        own = sums[:, F.SX : F.SZ + 1] / np.maximum(sums[:, F.N], 1.0)[:, None]
+        own = np.where(has_data[:, None], own, mean)
+        norm = np.sqrt((own * own).sum(axis=1))
+        gravity = own / np.maximum(norm, 1e-9)[:, None]
 
         # --- non-wear (see analysis/nonwear.py) -------------------------------------------------------
         nonwear = self._nonwear.detect(first, sums, sd_total, gravity, has_sd)
