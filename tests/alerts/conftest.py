@@ -123,3 +123,26 @@ def publish_raw(port: int, topic: str, payload: bytes | str, *, retain: bool = F
     one_shot.single(
         topic, payload, qos=1, retain=retain, hostname="127.0.0.1", port=port, protocol=paho.MQTTv5
     )
+
+
+@pytest.fixture(scope="session")
+def workday(tmp_path_factory):
+    """An 8-hour office day (Monday 08:00 UTC), its file, and the prompts the rules imply for it."""
+    from analysis.classify import classify
+    from firmware_bridge.recordings import write_recording
+    from firmware_bridge.simulate import SimulationConfig, simulate
+    from tests.alerts.helpers import MONDAY_8
+    from tests.alerts.oracle import expected_prompts
+
+    recording = simulate(SimulationConfig(hours=8, rate_hz=25, seed=3, start=MONDAY_8))
+    path = tmp_path_factory.mktemp("day") / "day.npz"
+    write_recording(path, recording.samples)
+    postures = classify(recording.samples)
+    return {
+        "path": path,
+        "samples": recording.samples,
+        "postures": postures,
+        "truth": recording.truth,
+        "expected": expected_prompts(postures.start, postures.codes.tolist()),
+        "expected_from_truth": expected_prompts(recording.truth.start, recording.truth.codes.tolist()),
+    }

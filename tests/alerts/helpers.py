@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -38,3 +42,21 @@ def feed(policy: AlertPolicy, series: PostureSeconds, chunk: int = 1) -> list:
 
 def prompts(events) -> list[PromptDue]:
     return [e for e in events if isinstance(e, PromptDue)]
+
+
+def write_config(directory: Path, device: str, extra: str = "") -> Path:
+    path = directory / "config.toml"
+    path.write_text(f'[alerts]\ntimezone = "UTC"\n\n[mqtt]\ndevice_id = "{device}"\n{extra}')
+    return path
+
+
+def sitless_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sitless", *args]
+
+
+def sitless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(sitless_command(*args), capture_output=True, text=True, timeout=timeout)
+
+
+def epoch(iso_text: str) -> int:
+    return int(datetime.fromisoformat(iso_text).timestamp())

@@ -4,61 +4,15 @@ independent subscriber against a per-second reading of the rules."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from alerts.discovery import discovery_topic
-from analysis.classify import classify
 from analysis.postures import Posture
-from firmware_bridge.recordings import write_recording
-from firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.store import Store
-from tests.alerts.helpers import MONDAY_8
-from tests.alerts.oracle import expected_prompts
-
-
-@pytest.fixture(scope="session")
-def workday(tmp_path_factory):
-    """An 8-hour office day (Monday 08:00 UTC), its file, and the prompts the rules imply for it."""
-    recording = simulate(SimulationConfig(hours=8, rate_hz=25, seed=3, start=MONDAY_8))
-    path = tmp_path_factory.mktemp("day") / "day.npz"
-    write_recording(path, recording.samples)
-    postures = classify(recording.samples)
-    return {
-        "path": path,
-        "samples": recording.samples,
-        "postures": postures,
-        "truth": recording.truth,
-        "expected": expected_prompts(postures.start, postures.codes.tolist()),
-        "expected_from_truth": expected_prompts(recording.truth.start, recording.truth.codes.tolist()),
-    }
-
-
-def write_config(directory: Path, device: str, extra: str = "") -> Path:
-    path = directory / "config.toml"
-    path.write_text(f'[alerts]\ntimezone = "UTC"\n\n[mqtt]\ndevice_id = "{device}"\n{extra}')
-    return path
-
-
-def sitless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sitless", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ},
-    )
-
-
-def epoch(iso_text: str) -> int:
-    return int(datetime.fromisoformat(iso_text).timestamp())
+from tests.alerts.helpers import epoch, sitless, write_config
 
 
 @pytest.fixture(scope="module")
