@@ -42,6 +42,7 @@ class NonwearDetector:
         self._history = np.zeros((self._width - 1, F.N_COLUMNS))
         self._last_not_calm: int | None = None
         self._last_not_quiet: int | None = None
+        self._last_strict = -(2**62)
 
     def detect(
         self, first: int, sums: np.ndarray, sd_total: np.ndarray, gravity: np.ndarray, has_sd: np.ndarray
@@ -52,15 +53,23 @@ class NonwearDetector:
         if self._last_not_calm is None:
             self._last_not_calm = self._last_not_quiet = first - 1
         calm = has_data & has_sd & (sd_total < s.nonwear_sd_g)
-        last_not_calm = last_index_where(~calm, first, self._last_not_calm)
+        # Seconds without data (lost packets, short disconnects) do not end a calm spell.
+        last_not_calm = last_index_where(has_data & ~calm, first, self._last_not_calm)
         self._last_not_calm = int(last_not_calm[-1])
         calm_for = seconds - last_not_calm
 
         stats = self._window_stats(sums)
-        excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
         flat = np.abs(gravity).max(axis=1) > np.cos(np.radians(s.nonwear_flat_deg))
         z = np.where(flat, s.nonwear_flat_z, s.nonwear_tilted_z)
-        no_drift = (count >= s.nonwear_min_still_s) & (excess < s.nonwear_min_drift_g**2 - z * spread)
+        drift = s.nonwear_min_drift_g**2
+        excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
+        enough = count >= s.nonwear_min_still_s
+        no_drift = enough & (excess < drift - z * spread)
+        strict = enough & (excess < drift - s.nonwear_tilted_z * spread)
+        # Strong evidence holds for the rest of the calm spell: a charger does not flicker back to sitting.
+        last_strict = last_index_where(strict, first, self._last_strict)
+        self._last_strict = int(last_strict[-1])
+        no_drift |= last_strict > last_not_calm
 
         quiet = has_data & has_sd & (sd_total < s.long_still_sd_g)
         last_not_quiet = last_index_where(~quiet, first, self._last_not_quiet)

@@ -1,0 +1,163 @@
+"""What the classifier tells apart, for every way of wearing the sensor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.calibration import CalibrationError, calibrate_standing
+from analysis.classify import ClassifierSettings, StreamingClassifier, classify
+from analysis.postures import Posture, PostureSeconds
+from analysis.samples import SampleChunk
+from firmware_bridge.simulate import SimulationConfig, Simulator
+
+from .conftest import aligned, sedentary, simulated, sit_upright_agreement, still_sensor
+
+
+@pytest.mark.parametrize("mounting", ["front", "side", "pocket", "upside_down"])
+def test_every_mounting_is_classified_correctly_on_a_simulated_office_morning(mounting):
+    day = simulated(hours=2.0, rate_hz=25.0, mounting=mounting, seed=2)
+    ours = classify(day.samples)
+    assert sit_upright_agreement(ours, day.truth) >= 0.99
+    predicted, truth = aligned(ours, day.truth)
+    for posture in (Posture.SITTING, Posture.WALKING, Posture.CYCLING, Posture.STANDING):
+        mask = truth == posture
+        if mask.sum() > 60:
+            assert (predicted[mask] == posture).mean() >= 0.9, posture.label
+
+
+@pytest.mark.parametrize("rate_hz", [12.5, 100.0])
+def test_the_slowest_and_fastest_rates_work(rate_hz):
+    day = simulated(hours=1.0, rate_hz=rate_hz, mounting="pocket", seed=4)
+    assert sit_upright_agreement(classify(day.samples), day.truth) >= 0.98
+
+
+@pytest.mark.parametrize("up", [(0, 0, 1), (0, 0, -1), (0, 1, 0), (-1, 0, 0), (0.02, 0.03, -1)])
+def test_a_sensor_put_down_flat_is_nonwear_within_seconds_and_never_sitting_after(up):
+    desk = still_sensor(600, 25.0, up, start=1_800_000_000.0)
+    codes = classify(desk).codes
+    evidence = ClassifierSettings().nonwear_min_still_s  # seconds of stillness needed before deciding
+    assert (codes[evidence:] == Posture.NONWEAR).all()
+
+
+def test_a_charger_at_an_odd_angle_is_nonwear_after_the_long_window_and_only_then_could_be_sitting():
+    charger = still_sensor(900, 25.0, (0.3, -0.5, 0.8), start=1_800_000_000.0)
+    codes = classify(charger).codes
+    window = ClassifierSettings().nonwear_window_s
+    assert (codes[window:] == Posture.NONWEAR).all()
+    assert np.isin(codes, [Posture.SITTING, Posture.LYING]).mean() < window / 900
+
+
+def test_seconds_without_samples_are_unknown_and_seconds_with_samples_never_are():
+    day = simulated(hours=1.0, rate_hz=25.0, mounting="front", seed=1)
+    t, xyz = day.samples.t, day.samples.xyz
+    start = int(np.floor(t[0]))
+    cut = (t >= start + 1000) & (t < start + 1120)
+    ours = classify(SampleChunk(t[~cut], xyz[~cut]))
+    codes = ours.codes
+    assert (codes[1000 - (ours.start - start) : 1120 - (ours.start - start)] == Posture.UNKNOWN).all()
+    seconds_with_data = np.unique(np.floor(t[~cut]).astype(np.int64)) - ours.start
+    assert (codes[seconds_with_data] != Posture.UNKNOWN).all()
+
+
+def test_irregular_timestamps_do_not_change_the_result_much():
+    day = simulated(hours=1.0, rate_hz=50.0, mounting="side", seed=5, jitter_s=0.008, packet_loss=0.05)
+    assert sit_upright_agreement(classify(day.samples), day.truth) >= 0.98
+
+
+def _stitched_remount() -> tuple[SampleChunk, PostureSeconds, int]:
+    """Two hours worn on the front, 10 min on a desk, then two hours upside down."""
+    first = simulated(hours=2.0, rate_hz=25.0, mounting="front", seed=2)
+    second = simulated(hours=2.0, rate_hz=25.0, mounting="upside_down", seed=4)
+    desk_start = float(np.ceil(first.samples.t[-1])) + 1.0
+    desk = still_sensor(600, 25.0, (0, 0, 1), start=desk_start)
+    shift = desk_start + 601.0 - float(second.truth.start)
+    later = SampleChunk(second.samples.t + shift, second.samples.xyz)
+    truth = PostureSeconds.concat(
+        [
+            first.truth,
+            PostureSeconds(int(desk_start), np.full(600, Posture.NONWEAR, np.int8)),
+            PostureSeconds(second.truth.start + int(shift), second.truth.codes),
+        ]
+    )
+    return SampleChunk.concat([first.samples, desk, later]), truth, second.truth.start + int(shift)
+
+
+def test_the_reference_is_relearned_after_the_sensor_is_put_back_another_way():
+    samples, truth, remounted = _stitched_remount()
+    classifier = StreamingClassifier()
+    ups = []
+    for chunk in samples.split(25 * 600):
+        classifier.feed(chunk)
+        if classifier.reference_up is not None:
+            ups.append(classifier.reference_up.copy())
+    assert ups[0][0] > 0.8 and ups[-1][0] < -0.8, "the upright axis should flip from +x to -x"
+    ours = classify(samples)
+    after = PostureSeconds(remounted, truth.codes[remounted - truth.start :])
+    assert sit_upright_agreement(ours, after) >= 0.98
+
+
+def _sitting_start(mounting: str) -> tuple[SampleChunk, PostureSeconds, SampleChunk]:
+    """A long seated spell with no walking before it, and a 6-s still stand from the same mounting."""
+    sim = Simulator(SimulationConfig(hours=2.0, rate_hz=25.0, mounting=mounting, seed=8))
+    schedule = sim.schedule
+    sit = next(
+        i
+        for i in range(len(schedule.start) - 1)
+        if schedule.posture[i] == Posture.SITTING and schedule.start[i + 1] - schedule.start[i] > 300
+    )
+    stand = next(
+        i
+        for i in range(len(schedule.start) - 1)
+        if schedule.posture[i] == Posture.STANDING and schedule.start[i + 1] - schedule.start[i] > 12
+    )
+    seated = sim.recording(schedule.start[sit] + 3, schedule.start[sit] + 300)
+    standing = sim.recording(schedule.start[stand] + 3, schedule.start[stand] + 9)
+    return seated.samples, seated.truth, standing.samples
+
+
+def test_calibrating_from_5_s_of_standing_lets_a_sensor_worn_at_any_angle_start_seated():
+    seated, truth, standing = _sitting_start("random")
+    calibration = calibrate_standing(standing)
+    with_calibration = classify(seated, calibration=calibration)
+    predicted, true = aligned(with_calibration, truth)
+    assert (true == Posture.SITTING).all()
+    assert (predicted == Posture.SITTING).mean() >= 0.98
+
+
+def test_without_calibration_the_x_axis_is_assumed_either_way_up():
+    seated, truth, _ = _sitting_start("upside_down")
+    predicted, _ = aligned(classify(seated), truth)
+    assert (predicted == Posture.SITTING).mean() >= 0.98
+
+
+def test_calibration_rejects_a_recording_that_moves_or_is_too_short():
+    day = simulated(hours=2.0, rate_hz=25.0, mounting="front", seed=2)
+    t0 = float(day.truth.start)
+    walk = day.truth.codes == Posture.WALKING
+    first_walk = t0 + float(np.flatnonzero(walk)[0]) + 2
+    keep = (day.samples.t >= first_walk) & (day.samples.t < first_walk + 6)
+    walking = SampleChunk(day.samples.t[keep], day.samples.xyz[keep])
+    with pytest.raises(CalibrationError, match="moved"):
+        calibrate_standing(walking)
+    with pytest.raises(CalibrationError, match="at least"):
+        calibrate_standing(still_sensor(2, 25.0, (1, 0, 0), start=0.0))
+
+
+def test_lying_on_the_side_is_told_from_sitting_once_sitting_has_been_seen():
+    """Sitting (front of the thigh up), then lying on the side (thigh rolled 90 degrees)."""
+    day = simulated(hours=1.0, rate_hz=25.0, mounting="front", seed=1)
+    start = float(np.ceil(day.samples.t[-1])) + 1
+    rng = np.random.default_rng(0)
+
+    def worn(seconds, up, begin):
+        chunk = still_sensor(seconds, 25.0, up, start=begin, seed=int(rng.integers(1000)))
+        sway = 0.004 * np.sin(2 * np.pi * 0.23 * chunk.t)
+        chunk.xyz[:, :] += np.c_[sway, sway, -sway].astype(np.float32)
+        return chunk
+
+    side = worn(300, (0.05, 0.99, 0.1), start)
+    ours = classify(SampleChunk.concat([day.samples, side]))
+    tail = ours.codes[-280:]
+    assert (tail == Posture.LYING).mean() >= 0.95
+    assert sedentary(tail).all()
