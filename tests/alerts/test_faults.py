@@ -31,7 +31,7 @@ def test_broker_down_and_restarted_loses_no_prompt(workday, own_broker, subscrib
     prompt_topic = f"sitless/{device}/prompt"
     sub = subscribe(own_broker.port, [prompt_topic], persistent=True)
     config = write_config(tmp_path, device)
-    wall = OUTAGE_S + 15.0  # the replay outlasts the outage so the publisher reconnects on its own
+    wall = OUTAGE_S + 12.0  # the replay outlasts the outage so the publisher reconnects on its own
     speed = DAY_S / wall
     replay = subprocess.Popen(
         sitless_command("replay", str(workday["path"]), "--speed", f"{speed:.1f}", "--broker", own_broker.url,
@@ -39,7 +39,7 @@ def test_broker_down_and_restarted_loses_no_prompt(workday, own_broker, subscrib
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(4.0)
+        time.sleep(3.0)
         own_broker.kill()  # SIGKILL: no goodbye, like a crash or a power cut
         killed_at = time.monotonic()
         time.sleep(OUTAGE_S)
@@ -86,7 +86,7 @@ def test_kill_9_mid_spell_keeps_the_spell_and_the_prompt_fires_on_time(workday, 
         "replay",
         str(path),
         "--speed",
-        "300",
+        "600",
         "--broker",
         broker.url,
         "--config",

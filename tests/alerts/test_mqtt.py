@@ -176,7 +176,7 @@ def test_no_broker_listening_is_a_clear_error():
     publisher.start()
     try:
         with pytest.raises(MqttError, match="connection refused"):
-            publisher.wait_connected(2)
+            publisher.wait_connected(1)
     finally:
         publisher.stop()
     with pytest.raises(MqttError, match="connection refused"):

@@ -244,7 +244,7 @@ segments = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(segments, st.integers(min_value=1, max_value=900))
 def test_policy_agrees_with_a_per_second_reading_of_the_rules(segs, chunk):
     series = day_series(*segs, start=MONDAY_8 - 30 * MIN)
@@ -252,7 +252,7 @@ def test_policy_agrees_with_a_per_second_reading_of_the_rules(segs, chunk):
     assert got == expected_prompts(series.start, series.codes.tolist())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(segments, st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=20))
 def test_how_the_seconds_are_chunked_does_not_change_the_events(segs, cuts):
     series = day_series(*segs)
