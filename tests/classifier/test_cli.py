@@ -1,0 +1,132 @@
+"""`sitless classify` and `sitless calibrate` from a user's point of view."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from analysis.postures import Posture
+from firmware_bridge.recordings import write_recording
+from sitless.cli import main
+from sitless.commands.calibrate import load_calibration
+from sitless.posture_csv import read_posture_csv
+
+from .conftest import simulated, still_sensor
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "no-config.toml"))
+
+
+@pytest.fixture
+def recording(tmp_path):
+    day = simulated(hours=0.5, rate_hz=25.0, mounting="side", seed=2)
+    path = tmp_path / "day.csv"
+    write_recording(path, day.samples)
+    return path, day
+
+
+def test_classify_writes_one_row_per_second_with_iso_utc_timestamps(recording, tmp_path):
+    path, day = recording
+    out = tmp_path / "postures.csv"
+    assert main(["classify", str(path), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,posture"
+    first = int(np.floor(day.samples.t[0]))
+    assert lines[1].startswith(np.datetime_as_string(np.datetime64(first, "s"), unit="s") + "Z,")
+    series = read_posture_csv(out)
+    assert series.start == first and series.end == int(np.floor(day.samples.t[-1])) + 1
+    assert len(lines) == len(series) + 1
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_classify_of_an_npz_gives_the_same_postures_as_the_csv(recording, tmp_path):
+    path, day = recording
+    npz = tmp_path / "day.npz"
+    write_recording(npz, day.samples)
+    main(["classify", str(path), "--out", str(tmp_path / "a.csv")])
+    main(["classify", str(npz), "--out", str(tmp_path / "b.csv")])
+    a, b = read_posture_csv(tmp_path / "a.csv"), read_posture_csv(tmp_path / "b.csv")
+    np.testing.assert_array_equal(a.codes, b.codes)
+
+
+def test_summary_prints_minutes_per_posture(recording, tmp_path, capsys):
+    path, _ = recording
+    out = tmp_path / "postures.csv"
+    assert main(["classify", str(path), "--out", str(out), "--summary"]) == 0
+    text = capsys.readouterr().out
+    minutes = read_posture_csv(out).minutes_per_posture()
+    for posture in Posture:
+        assert f"{posture.label:<9} {minutes[posture.label]:8.1f} min" in text
+
+
+def test_summary_as_json(recording, tmp_path, capsys):
+    path, _ = recording
+    assert main(["classify", str(path), "--out", str(tmp_path / "p.csv"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert abs(sum(summary["minutes"].values()) * 60 - summary["seconds"]) < 1
+
+
+def test_a_bad_input_line_gives_an_error_naming_the_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,x,y,z\n1800000000.00,0,0,1\n1800000000.04,0,zero,1\n")
+    assert main(["classify", str(bad), "--out", str(tmp_path / "p.csv")]) == 2
+    error = capsys.readouterr().err
+    assert "bad.csv line 3" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_a_missing_input_is_a_one_line_error(tmp_path, capsys):
+    assert main(["classify", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "p.csv")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_calibrate_from_a_standing_recording_saves_a_private_reference(tmp_path, capsys):
+    standing = tmp_path / "standing.csv"
+    sway = still_sensor(6, 25.0, (0.0, -0.2, -0.98), start=1_800_000_000.0)
+    write_recording(standing, sway)
+    assert main(["calibrate", "--from", str(standing), "--json"]) == 0
+    saved = json.loads(capsys.readouterr().out)
+    path = tmp_path / "data" / "sitless" / "calibration.json"
+    assert saved["path"] == str(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    calibration = load_calibration()
+    assert calibration is not None and calibration.up[2] < -0.95
+
+
+def test_calibrate_simulated_pocket_then_show_and_reset(capsys):
+    assert main(["calibrate", "--simulate", "--mounting", "upside_down"]) == 0
+    assert load_calibration().up[0] < -0.9
+    assert main(["calibrate", "--show"]) == 0
+    assert "upright reference" in capsys.readouterr().out
+    assert main(["calibrate", "--reset"]) == 0
+    assert load_calibration() is None
+
+
+def test_calibrating_while_walking_is_refused_with_a_reason(tmp_path, capsys):
+    day = simulated(hours=0.5, rate_hz=25.0, mounting="side", seed=2)
+    walk = np.flatnonzero(day.truth.codes == Posture.WALKING)[0] + day.truth.start + 1
+    keep = (day.samples.t >= walk) & (day.samples.t < walk + 6)
+    path = tmp_path / "walk.npz"
+    from analysis.samples import SampleChunk
+
+    write_recording(path, SampleChunk(day.samples.t[keep], day.samples.xyz[keep]))
+    assert main(["calibrate", "--from", str(path)]) == 2
+    assert "moved" in capsys.readouterr().err
+    assert load_calibration() is None
+
+
+def test_a_broken_calibration_file_is_named_by_classify(recording, tmp_path, capsys):
+    path, _ = recording
+    target = tmp_path / "data" / "sitless" / "calibration.json"
+    target.parent.mkdir(parents=True)
+    target.write_text("{not json")
+    assert main(["classify", str(path), "--out", str(tmp_path / "p.csv")]) == 2
+    assert "calibration.json" in capsys.readouterr().err
+    assert main(["classify", str(path), "--out", str(tmp_path / "p.csv"), "--no-calibration"]) == 0
