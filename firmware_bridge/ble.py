@@ -119,6 +119,8 @@ class BleSource:
                 continue
             failures = 0
             reason = "closed"
+            if self._closed.is_set():  # closed while connecting: the sentinel went to the old queue
+                self._queue.put_nowait(_LINK_LOST)
             try:
                 async for chunk in self._stream():
                     yield chunk

@@ -370,8 +370,15 @@ class FakeBlueZ:
         """Shut down the fake (fixture teardown)."""
         if self._thread.is_alive():
             self.call(self._disconnect_bus)
+            self.call_async(self._cancel_tasks())
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(5)
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _disconnect_bus(self) -> None:
         for task in self._streams:

@@ -48,6 +48,7 @@ class FamilyCase:
     expected_g: Callable[[np.ndarray], np.ndarray] = lambda rows_mg: rows_mg / 1000.0  # noqa: E731
     tolerance_g: float = 0.0  # float32 m/s^2 (Movesense) cannot give exact milli-g back
     settings: dict = field(default_factory=dict)  # extra SensorSettings (the generic profile)
+    stop_writes: list[tuple[str, bytes]] = field(default_factory=list)  # the spec's stop bytes
 
 
 # ---- BBC micro:bit: one sample per notification, 3 x int16 LE milli-g; period u16 LE ms ----
@@ -294,6 +295,7 @@ FAMILY_CASES = [
         "metamotion", "MetaMotion", metamotion, METAWEAR_NOTIFY, 50.0,
         [(METAWEAR_COMMAND, bytes.fromhex(h)) for h in ("0303a702", "030401", "03020100", "030101")],
         1, metamotion_packets, expected_g=quantised_g(4096),
+        stop_writes=[(METAWEAR_COMMAND, bytes.fromhex("030100"))],
     ),
     FamilyCase(
         "thingy52", "Thingy:52", thingy52, THINGY_RAW, 50.0,
@@ -307,10 +309,12 @@ FAMILY_CASES = [
     FamilyCase(
         "movesense", "Movesense", movesense, GSP_NOTIFY, 52.0,
         [(GSP_WRITE, b"\x01\x63/Meas/Acc/52")], 8, movesense_packets, tolerance_g=1e-6,
+        stop_writes=[(GSP_WRITE, b"\x02\x63")],
     ),
     FamilyCase(
         "polar_h10", "Polar H10", polar_h10, PMD_DATA, 50.0,
         [(PMD_CONTROL, bytes.fromhex("0202" "00013200" "01011000" "02010800"))], 36, polar_raw_packets,
+        stop_writes=[(PMD_CONTROL, b"\x03\x02")],
     ),
     FamilyCase(
         "polar_verity", "Verity", polar_verity, PMD_DATA, 52.0,

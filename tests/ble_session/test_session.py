@@ -7,13 +7,14 @@ that come out of ``BleSource.chunks()``, the events, and how quickly the session
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from firmware_bridge.ble import scan
+from firmware_bridge.ble import BleSessionError, scan
 from tests.ble_session.fake_bluez import Peripheral
 from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
 from tests.ble_session.peripherals import MICROBIT_DATA, MICROBIT_PERIOD, microbit, microbit_packets
@@ -216,3 +217,19 @@ def test_the_chosen_adapter_is_used_for_scanning_and_connecting(bluez_two_adapte
 
     assert bluez.adapters["hci1"].discovery_starts >= 1
     assert bluez.adapters["hci0"].discovery_starts == 0
+
+
+def test_a_device_sitless_does_not_recognise_stops_the_session_with_advice(bluez):
+    bluez.add_device(Peripheral(ADDRESS, "Kettle", [], battery_percent=None))
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS))
+        await until(lambda: session.task.done(), 5, "the session to give up")
+        with contextlib.suppress(BleSessionError):
+            await session.task
+        return session
+
+    session = asyncio.run(scenario())
+
+    assert isinstance(session.error, BleSessionError)
+    assert "family" in str(session.error) and "sitless sensors" in str(session.error)
