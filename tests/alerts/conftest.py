@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -18,6 +19,25 @@ from paho.mqtt.properties import Properties
 from sitless.broker import BrokerError, PrivateBroker, start_private_broker
 
 TEMPLATES = Path(__file__).parent / "mosquitto"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory):
+    """The user's own config, calibration and data must not leak into these tests (nor the reverse);
+    subprocesses (`sitless replay`, `sitless run`) inherit this environment."""
+    home = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "SITLESS_CONFIG")}
+    os.environ.update(
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        SITLESS_CONFIG=str(home / "config" / "absent.toml"),
+    )
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _start(tmp: Path, **kwargs) -> PrivateBroker:

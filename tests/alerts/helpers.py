@@ -54,8 +54,10 @@ def sitless_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "sitless", *args]
 
 
-def sitless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(sitless_command(*args), capture_output=True, text=True, timeout=timeout)
+def sitless(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(sitless_command(*args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def epoch(iso_text: str) -> int:

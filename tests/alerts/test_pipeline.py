@@ -131,3 +131,36 @@ def test_replay_without_a_broker_writes_the_store_and_is_resumable(workday, tmp_
     with Store.open(db) as store:
         assert len(store.prompts_between(0, 2**40)) == len(workday["expected"])
         assert store.outbox_pending() == []  # nothing queued for a broker that was never given
+
+
+def test_monday_seven_oclock_publishes_last_weeks_report_retained(broker, subscribe, tmp_path):
+    from firmware_bridge.recordings import write_recording
+    from firmware_bridge.simulate import SimulationConfig, simulate
+    from tests.alerts.helpers import MONDAY_8
+
+    friday = tmp_path / "friday.npz"
+    write_recording(
+        friday, simulate(SimulationConfig(hours=1, rate_hz=12.5, seed=5, start=MONDAY_8 - 3 * 86400)).samples
+    )
+    monday = tmp_path / "monday.npz"  # 06:50-07:10 UTC
+    write_recording(
+        monday,
+        simulate(SimulationConfig(hours=1 / 3, rate_hz=12.5, seed=6, start=MONDAY_8 - 70 * 60)).samples,
+    )
+    device = "week" + uuid.uuid4().hex[:6]
+    topic = f"sitless/{device}/report/weekly"
+    config = write_config(tmp_path, device)
+    db = str(tmp_path / "s.db")
+    assert sitless("replay", str(friday), "--config", str(config), "--store", db).returncode == 0
+    done = sitless("replay", str(monday), "--broker", broker.url, "--config", str(config), "--store", db)
+    assert done.returncode == 0, done.stderr
+    late = subscribe(broker.port, [topic])
+    report = late.wait_for(topic)[0]
+    assert report.retain and "2026-W46" in report.payload.decode()
+    assert "weekly report 2026-W46 queued" in done.stderr
+    later = tmp_path / "later.npz"  # 07:20-07:40 the same Monday: the week is already published
+    write_recording(
+        later, simulate(SimulationConfig(hours=1 / 3, rate_hz=12.5, seed=7, start=MONDAY_8 - 40 * 60)).samples
+    )
+    again = sitless("replay", str(later), "--broker", broker.url, "--config", str(config), "--store", db)
+    assert again.returncode == 0 and "weekly report" not in again.stderr
