@@ -1,0 +1,307 @@
+"""``sitless demo``: a simulated workday through the real pipeline, with a phone that listens over MQTT.
+
+Nothing in the demo is a stand-in: the simulated thigh feeds the real streaming classifier, the real
+alert policy, the real store (its outbox included) and a real Mosquitto; the "phone" is a second MQTT
+client that only sees what went through the broker; the report at the end is the real weekly report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sitless.cli import CommandError
+
+DESCRIPTION = """\
+A simulated 8-hour workday through the whole sitless pipeline in about a minute, no hardware needed.
+
+A simulated thigh sensor (worn at a random orientation, with noise, packet loss and a non-wear spell)
+feeds the real classifier; the real alert service decides when a sitting spell is too long and
+publishes a prompt with an exercise to a private Mosquitto broker; a second MQTT client plays your
+phone and prints every prompt it receives. A status line shows the simulated time, the posture, the
+current sitting spell and the prompts sent. At the end the weekly report is written as HTML.
+
+If Mosquitto is not installed, prompts are printed locally and clearly marked as not sent.
+"""
+
+EPILOG = """\
+examples:
+  sitless demo                              the 8-hour day in about a minute
+  sitless demo --seconds 20 --seed 7        faster, another day
+  sitless demo --broker mqtt://localhost:1883   use your own broker (watch with mosquitto_sub -t 'sitless/#' -v)
+  sitless demo --json                       a JSON summary on stdout for scripts
+"""
+
+#: The demo's day: Monday 16 November 2026 from 08:00 local time (inside the default working hours).
+DEMO_DAY = dt.date(2026, 11, 16)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="a simulated workday through the whole pipeline (no hardware)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--hours", type=float, default=8.0, help="simulated hours from 08:00 (default 8)")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="wall-clock seconds to play the day in (default 60)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="which simulated day (default 1)")
+    parser.add_argument("--rate", type=float, default=25.0, help="sensor sample rate in Hz (default 25)")
+    parser.add_argument(
+        "--broker", metavar="URL", help="use this broker instead of starting a private Mosquitto"
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="a config file ([alerts], [mqtt])")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("sitless-demo"),
+        metavar="DIR",
+        help="where the demo store and report go (default ./sitless-demo; replaced each run)",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
+    parser.set_defaults(func=main)
+
+
+class Console:
+    """One status line on stderr, redrawn in place on a terminal; prompts print above it."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+        self.lock = threading.Lock()
+        self.last_line = ""
+        self.last_draw = 0.0
+        self.last_logged_slot = -1
+
+    def status(self, line: str, slot: int) -> None:
+        """``slot``: the simulated half hour; without a terminal one line per half hour is logged."""
+        with self.lock:
+            self.last_line = line
+            now = time.monotonic()
+            if self.tty and now - self.last_draw > 0.1:
+                sys.stderr.write("\r\033[K" + line)
+                sys.stderr.flush()
+                self.last_draw = now
+            elif not self.tty and slot != self.last_logged_slot:
+                self.last_logged_slot = slot
+                print(line, file=sys.stderr, flush=True)
+
+    def message(self, text: str) -> None:
+        with self.lock:
+            out = sys.stderr if self.quiet else sys.stdout
+            if self.tty:
+                sys.stderr.write("\r\033[K")
+            print(text, file=out, flush=True)
+            if self.tty and self.last_line:
+                sys.stderr.write(self.last_line)
+                sys.stderr.flush()
+
+    def done(self) -> None:
+        with self.lock:
+            if self.tty and self.last_line:
+                sys.stderr.write("\r\033[K" + self.last_line + "\n")
+
+
+def describe_prompt(payload: dict, tz: dt.tzinfo, *, sent: bool) -> str:
+    when = dt.datetime.fromisoformat(payload["ts"].replace("Z", "+00:00")).astimezone(tz)
+    exercise = payload.get("exercise", {})
+    head = "phone received" if sent else "NOT SENT (no broker), prompt"
+    return (
+        f"\n[{head}] {when:%H:%M}  you have been sitting for {payload['sitting_min']:.0f} min "
+        f"(prompt level {payload['level']})\n"
+        f"    {exercise.get('name', '?')}: {exercise.get('dosage', '')}\n"
+        f"    {exercise.get('instructions', '')}"
+    )
+
+
+class Phone:
+    """A second MQTT client that subscribes to the prompt topic, as a phone app would."""
+
+    def __init__(self, mqtt_settings, topic: str, console: Console, tz: dt.tzinfo) -> None:
+        from alerts.mqtt import make_client
+
+        self.received: dict[str, dict] = {}
+        self.console, self.tz, self.topic = console, tz, topic
+        self.subscribed = threading.Event()
+        self.client, address, _ = make_client(mqtt_settings, "sitless-demo-phone", persistent=False)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *_args: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(address.host, address.port, keepalive=30)
+        self.client.loop_start()
+        if not self.subscribed.wait(10):
+            self.stop()
+            raise CommandError(f"the demo phone could not subscribe to {topic} on {address}")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        client.subscribe(self.topic, qos=1)
+
+    def _on_message(self, client, userdata, message) -> None:
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            self.console.message(f"[phone] ignored a message that is not JSON on {message.topic}")
+            return
+        if payload.get("id") in self.received:  # QoS 1 may deliver twice; the id tells
+            return
+        self.received[payload["id"]] = payload
+        self.console.message(describe_prompt(payload, self.tz, sent=True))
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def fresh_store_path(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.chmod(0o700)
+    path = out_dir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept in one piece to read
+    from alerts.mqtt import topics_for
+    from analysis.postures import SEDENTARY, Posture
+    from analysis.report import build_report
+    from analysis.report_html import render_html
+    from firmware_bridge.simulate import SimulationConfig, simulate_chunks
+    from sitless import weekly
+    from sitless.broker import BrokerError, start_private_broker
+    from sitless.daemon import PacedSource, build_pipeline, load_settings, open_store, run_until_done
+
+    if not (0 < args.hours <= 24) or not args.seconds > 0:
+        raise CommandError("--hours must be in (0, 24] and --seconds > 0")
+    settings = load_settings(args.config, broker=args.broker)
+    if not args.verbose:  # the status line and the phone say what happens; keep the log for problems
+        for name in ("sitless", "alerts", "firmware_bridge", "analysis"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    tz = weekly.resolve_timezone(settings.alerts.timezone)
+    console = Console(quiet=args.json)
+    start = int(dt.datetime.combine(DEMO_DAY, dt.time(8, 0), tz).timestamp())
+
+    broker = None
+    mqtt = settings.mqtt
+    if mqtt.url is None:
+        try:
+            broker = start_private_broker(Path(tempfile.mkdtemp(prefix="sitless-demo-broker-")))
+            mqtt = replace(mqtt, url=broker.url)
+            console.message(f"started a private Mosquitto broker on {broker.url}")
+        except BrokerError as error:
+            console.message(f"{error}\nGoing on without a broker: prompts are printed here, marked NOT SENT.")
+    device_id = mqtt.device_id or "demo"
+    mqtt = replace(mqtt, device_id=device_id)
+    settings = replace(settings, mqtt=mqtt)
+    topics = topics_for(mqtt, device_id)
+    store_path = fresh_store_path(args.out_dir)
+    store = open_store(settings, store_path)
+    phone = Phone(mqtt, topics.prompt, console, tz) if mqtt.url else None
+
+    simulation = SimulationConfig(
+        hours=args.hours,
+        rate_hz=args.rate,
+        seed=args.seed,
+        mounting="random",
+        start=float(start),
+        packet_loss=0.005,
+        disconnects_per_hour=0.25,
+    )
+    speed = args.hours * 3600.0 / args.seconds
+    truth_sitting_s = [0]
+
+    def blocks():
+        for part in simulate_chunks(simulation, chunk_hours=0.25):
+            truth_sitting_s[0] += int((part.truth.codes == Posture.SITTING).sum())
+            yield part.samples
+
+    source = PacedSource(blocks(), speed=speed, name="simulated thigh", sensor_id="demo-thigh")
+
+    def on_status(status) -> None:
+        clock = dt.datetime.fromtimestamp(status.data_time, tz)
+        spell = (
+            f"sitting spell {status.sitting_spell_s / 60:4.0f} min"
+            if status.posture in SEDENTARY or status.sitting_spell_s
+            else "sitting spell    -   "
+        )
+        line = (
+            f"{clock:%a %H:%M:%S}  {Posture(status.posture).label:<9}  {spell}  "
+            f"prompts sent {status.prompts_sent}  broker {'up' if status.connected else 'down'}"
+        )
+        console.status(line, slot=int((status.data_time - start) // 1800))
+
+    def on_prompt(payload: dict) -> None:
+        if phone is None:
+            console.message(describe_prompt(payload, tz, sent=False))
+
+    console.message(
+        f"simulating {args.hours:g} h from {dt.datetime.fromtimestamp(start, tz):%a %d %b %H:%M %Z} "
+        f"at {speed:.0f}x: the phone prints each prompt it receives\n"
+    )
+    wall0 = time.monotonic()
+    try:
+        pipeline = build_pipeline(
+            settings, store, source, device_id=device_id, live=False, on_status=on_status, on_prompt=on_prompt
+        )
+        run_until_done(pipeline)
+        console.done()
+        if phone:
+            phone.wait_for(pipeline.prompts_sent, timeout=10.0)
+        week = weekly.week_label(DEMO_DAY)
+        this_week, previous = weekly.load_report_weeks(store, week, tz)
+        report = build_report(this_week, previous, generated=round(time.time(), 3))
+        report_path = (args.out_dir / "report.html").resolve()
+        weekly.write_private(report_path, render_html(report, this_week).encode())
+    finally:
+        if phone:
+            phone.stop()
+        store.close()
+        if broker:
+            broker.close()
+
+    day = report["days"][0] if report.get("days") else {}
+    received = len(phone.received) if phone else 0
+    summary = {
+        "simulated_hours": args.hours,
+        "wall_seconds": round(time.monotonic() - wall0, 1),
+        "prompts_sent": pipeline.prompts_sent,
+        "prompts_received_by_phone": received,
+        "sitting_min": day.get("sitting_min"),
+        "truth_sitting_min": round(truth_sitting_s[0] / 60, 1),
+        "longest_bout_min": day.get("longest_bout_min"),
+        "breaks": day.get("breaks"),
+        "store": str(store_path.resolve()),
+        "report_html": str(report_path),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        delivered = f", {received} received by the phone" if phone else " (not sent: no broker)"
+        print(
+            f"\n{summary['wall_seconds']:.0f} s for {args.hours:g} simulated hours: "
+            f"{pipeline.prompts_sent} prompts sent{delivered}.\n"
+            f"sitting {summary['sitting_min']} min (the simulator's truth: {summary['truth_sitting_min']} min), longest bout {summary['longest_bout_min']} min, "
+            f"{summary['breaks']} breaks\n"
+            f"store:  {summary['store']}\n"
+            f"weekly report (HTML): {report_path}"
+        )
+    if phone and received < pipeline.prompts_sent:
+        print(f"warning: the phone received {received} of {pipeline.prompts_sent} prompts", file=sys.stderr)
+        return 1
+    return 0
