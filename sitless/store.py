@@ -81,10 +81,19 @@ class PromptRecord:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create the parent (0700) and the file (0600) so no other user ever sees health data."""
+    """Create the parent (0700) and the file (0600) so no other user ever sees health data.
+
+    An existing store that others can read (copied in with a loose umask) is tightened, with a warning.
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o600)
-    os.close(fd)
+    try:
+        mode = os.fstat(fd).st_mode & 0o777
+        if mode & 0o077:
+            log.warning("%s: was readable by others (mode %o); set to 0600", path, mode)
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 class Store:
@@ -173,6 +182,7 @@ class Store:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._sensor_ids.clear()  # a sensor row created in this transaction is gone
                 raise
             self._db.execute("COMMIT")
 
@@ -198,6 +208,9 @@ class Store:
         """
         if not len(series):
             return
+        if series.codes.min() < 0 or series.codes.max() >= len(Posture):
+            bad = int(series.codes[(series.codes < 0) | (series.codes >= len(Posture))][0])
+            raise ValueError(f"posture code {bad} is not a Posture (0..{len(Posture) - 1})")
         with self._transaction() as db:
             sensor = self._sensor(db, sensor_id)
             last = db.execute("SELECT last_second FROM sensors WHERE id=?", (sensor,)).fetchone()[0]

@@ -42,6 +42,21 @@ def test_new_store_is_private_and_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
 
 
+def test_an_existing_store_readable_by_others_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "sitless.db"
+    Store.open(path).close()
+    path.chmod(0o644)
+    Store.open(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_an_invalid_posture_code_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(ValueError, match="posture code 9"):
+            store.add_postures(PostureSeconds(0, np.array([2, 2, 9], np.int8)))
+        assert store.last_posture_second() is None and len(store.spells_between(0, 100)) == 0
+
+
 def test_postures_become_spells_that_continue_across_calls_and_per_minute_seconds(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         store.add_postures(PostureSeconds(600, codes((Posture.SITTING, 90), (Posture.STANDING, 30))))
