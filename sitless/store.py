@@ -141,24 +141,25 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=10000")
 
     def _migrate(self) -> None:
-        version = self.schema_version()
-        if version > LATEST_VERSION:
-            raise StoreError(
-                f"{Path(self.path).name}: schema version {version} is newer than this sitless "
-                f"({LATEST_VERSION}); upgrade sitless"
-            )
-        for target in range(version + 1, LATEST_VERSION + 1):
-            with self._lock:
-                try:
-                    # One script per migration inside one transaction: all of it or none of it.
-                    self._db.executescript(
-                        f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version={target};\nCOMMIT;"
+        """Bring the file to ``LATEST_VERSION``, one migration per transaction.
+
+        The version is read inside each write transaction, so two processes opening a new file at the
+        same moment (the daemon and ``sitless report``) never run the same migration twice.
+        """
+        while True:
+            with self._transaction() as db:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                if version > LATEST_VERSION:
+                    raise StoreError(
+                        f"{Path(self.path).name}: schema version {version} is newer than this sitless "
+                        f"({LATEST_VERSION}); upgrade sitless"
                     )
-                except sqlite3.Error:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            log.info("%s: migrated store schema to version %d", self.path, target)
+                if version == LATEST_VERSION:
+                    return
+                for statement in _statements(MIGRATIONS[version]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={version + 1}")
+            log.info("%s: migrated store schema to version %d", self.path, version + 1)
 
     def schema_version(self) -> int:
         with self._lock:
@@ -461,3 +462,16 @@ class Store:
     def sensor_names(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT name FROM sensors ORDER BY id")]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``sqlite3.complete_statement`` knows about comments)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in migration: {pending.strip()[:60]!r}")
+    return statements

@@ -157,6 +157,18 @@ def test_an_older_schema_is_migrated_in_place_keeping_its_data(tmp_path: Path) -
         assert store.prune_raw(older_than=100.0) == 5
 
 
+def test_two_processes_creating_the_store_at_once_both_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "sitless.db"
+    script = f"from sitless.store import Store; Store.open({str(path)!r}).close()"
+    children = [
+        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    errors = [child.communicate(timeout=60)[1].decode() for child in children]
+    assert [child.returncode for child in children] == [0] * 4, errors
+    with Store.open(path) as store:
+        assert store.schema_version() == LATEST_VERSION
+
+
 def test_a_store_from_a_newer_sitless_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "sitless.db"
     with sqlite3.connect(path) as db:
