@@ -30,6 +30,7 @@ from firmware_bridge.ble_common import (
     BleSessionError,
     BlueZUnavailable,
     FoundSensor,
+    SensorNotFound,
     SensorSettings,
     SessionEvent,
     SessionStats,
@@ -47,6 +48,7 @@ __all__ = [
     "BleSource",
     "BlueZUnavailable",
     "FoundSensor",
+    "SensorNotFound",
     "SensorSettings",
     "SessionEvent",
     "SessionStats",
@@ -96,7 +98,8 @@ class BleSource:
     # ------------------------------------------------------------------ public
     async def chunks(self) -> AsyncIterator[SampleChunk]:
         """Decoded chunks for as long as the source is open. Raises only ``BleSessionError(fatal=True)``."""
-        failures = 0
+        failures = 0  # consecutive failed connects: the backoff exponent
+        misses = 0  # consecutive scans that did not see the sensor
         while not self._closed.is_set():
             try:
                 await self._connect()
@@ -113,11 +116,18 @@ class BleSource:
                 if explained is not None and explained.fatal:
                     self._emit("error", str(explained), reason=str(explained))
                     raise explained from None
-                failures += 1
                 reason = str(explained) if explained else _describe(error)
-                await self._backoff(failures, reason)
+                if isinstance(error, SensorNotFound):
+                    # Listening costs nothing and the scan itself was the wait: scan again at once, so a
+                    # sensor coming back into range is caught within an advertising interval. Only the
+                    # log is backed off (a sensor switched off overnight is not worth 3000 lines).
+                    misses += 1
+                    await self._backoff(misses, reason, delay=0.0, quiet=misses & (misses - 1) != 0)
+                else:
+                    failures += 1
+                    await self._backoff(failures, reason)
                 continue
-            failures = 0
+            failures = misses = 0
             reason = "closed"
             if self._closed.is_set():  # closed while connecting: the sentinel went to the old queue
                 self._queue.put_nowait(_LINK_LOST)
@@ -234,15 +244,19 @@ class BleSource:
         except Exception as error:  # BlueZ may be gone: nothing left to disconnect from
             log.debug("disconnecting %s failed: %r", self.sensor_id, error)
 
-    async def _backoff(self, attempt: int, reason: str) -> None:
-        delay = self.settings.backoff_s(attempt)
+    async def _backoff(
+        self, attempt: int, reason: str, *, delay: float | None = None, quiet: bool = False
+    ) -> None:
+        delay = self.settings.backoff_s(attempt) if delay is None else delay
         who = self.settings.address or "a sensor"
+        when = f"in {delay:g} s" if delay else "now"
         self._emit(
             "reconnecting",
-            f"reconnecting to {who} in {delay:g} s (attempt {attempt}): {reason}",
+            f"reconnecting to {who} {when} (attempt {attempt}): {reason}",
             reason=reason,
             attempt=attempt,
             delay_s=delay,
+            quiet=quiet,
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closed.wait(), delay)

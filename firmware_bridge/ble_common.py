@@ -122,6 +122,10 @@ class BleSessionError(Exception):
         self.fatal = fatal
 
 
+class SensorNotFound(BleSessionError):
+    """The sensor did not advertise during a scan (off, out of range, or held by a phone app)."""
+
+
 class BlueZUnavailable(BleSessionError):
     """No system bus, or nobody owns ``org.bluez``, or no usable adapter."""
 

@@ -18,7 +18,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError
 
 from firmware_bridge.ble_common import (
-    BleSessionError,
+    SensorNotFound,
     SensorSettings,
     SessionStats,
     bluez_args,
@@ -52,7 +52,7 @@ async def find_sensor(
             return await asyncio.wait_for(found, settings.scan_timeout_s)
         except TimeoutError:
             what = settings.address or "no recognised sensor"
-            raise BleSessionError(
+            raise SensorNotFound(
                 f"{what} not seen within {settings.scan_timeout_s:g} s: is the sensor switched on, "
                 "charged and within a few metres? Close any phone app that holds the connection; "
                 "`sitless scan` shows what is in range"

@@ -233,3 +233,31 @@ def test_a_device_sitless_does_not_recognise_stops_the_session_with_advice(bluez
 
     assert isinstance(session.error, BleSessionError)
     assert "family" in str(session.error) and "sitless sensors" in str(session.error)
+
+
+def test_a_sensor_back_from_a_long_absence_is_caught_at_once_not_after_the_backoff(bluez):
+    device = bluez.add_device(microbit(ADDRESS))
+    rows = xyz_mg(30)
+    # the connect backoff would be 2 s by the time the sensor returns; scanning must not wait for it
+    settings = fast_settings(
+        address=ADDRESS, rate_hz=500, backoff_initial_s=0.25, backoff_max_s=30, scan_timeout_s=0.5
+    )
+
+    async def scenario():
+        session = Session.start(settings)
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        bluez.drop_link(device, stay_away=True)
+        await asyncio.sleep(4.2)
+        bluez.reappear(device)
+        reappeared = time.monotonic()
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(rows), interval=0.002))
+        await until(lambda: len(session.samples) == len(rows), 5, "samples after the absence")
+        await session.stop()
+        return session, session.arrivals[0] - reappeared
+
+    session, recovery_s = asyncio.run(scenario())
+
+    assert recovery_s < 1.0
+    misses = [e for e in session.events if e.kind == "reconnecting" and "not seen" in (e.reason or "")]
+    assert len(misses) >= 4 and all(e.delay_s == 0 for e in misses)
