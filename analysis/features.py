@@ -1,13 +1,15 @@
-"""Per-second sums of a sample stream, exact and therefore independent of how the stream was cut.
+"""Per-second rows of a sample stream, exact and therefore independent of how the stream was cut.
 
 Why exact: the classifier must give identical labels whether a recording arrives as one array or as BLE
-packets of 1 to 40 samples. Floating-point sums depend on the order and grouping of their terms, so sums
-taken over chunk pieces and added later can differ in the last bit from sums over the whole second, and a
-threshold decision can flip on that bit. We therefore quantise every acceleration to a multiple of
-2**-16 g (15 micro-g, far below any MEMS sensor's resolution) and sum in float64: such sums are exact
-integers times 2**-16 (magnitudes stay below 2**37), so every order of summation gives the same bits.
+packets of 1 to 40 samples. Floating-point sums depend on the order and grouping of their terms, and a
+threshold decision can flip on the last bit. We therefore quantise every acceleration to a multiple of
+2**-12 g (0.24 mg, below any MEMS thigh sensor's noise) after clipping to +-8 g, so a value is an integer
+k with |k| <= 2**15; sums of k and of k**2 over a second are integers far below 2**53 and float64 adds
+them exactly, in any order. Maxima are exact in any order anyway.
 
 Only whole seconds are summed: samples of the second that is still open are carried to the next call.
+Speed matters (a week at 50 Hz is 30 million samples): one pass to quantise, one to square, and
+``np.add.reduceat`` over second boundaries found by binary search in the (sorted) timestamps.
 """
 
 from __future__ import annotations
@@ -16,119 +18,122 @@ import numpy as np
 
 from analysis.samples import SampleChunk
 
-#: Quantisation step for accelerations: 2**-16 g.
-QUANTUM = 65536.0
+#: Quantisation: accelerations in units of 2**-12 g.
+QUANTUM = 4096.0
+#: Accelerations are clipped to +-8 g (the common thigh-sensor range) so quantised values fit 16 bits.
+CLIP_G = 8.0
 
-#: Accelerations are clipped to +-16 g (every thigh sensor's largest range) so sums stay exact.
-CLIP_G = 16.0
-
-#: Columns of a per-second row: sums, then the largest |a| (a maximum is exact in any order too).
-N, SX, SY, SZ, SXX, SYY, SZZ, SM, SMM, MAXM = range(10)
-N_COLUMNS = 10
-_SUMMED = 9
-
-
-def quantise(xyz: np.ndarray) -> np.ndarray:
-    """Accelerations (g) -> float64 multiples of 2**-16 g (exactly representable, exactly summable)."""
-    return np.round(xyz.astype(np.float64) * QUANTUM) / QUANTUM
+#: Columns of a per-second row: sample count, sums of x, y, z and of their squares (in g and g^2), and
+#: the largest |a| (g) in the second.
+N, SX, SY, SZ, SXX, SYY, SZZ, MAXM = range(8)
+N_COLUMNS = 8
+#: Seconds with a total variance above this (SD 0.05 g) get their largest |a| computed.
+PEAK_MIN_VARIANCE_G2 = 0.05**2
 
 
-def sample_terms(xyz: np.ndarray) -> np.ndarray:
-    """The per-sample terms of a second's row: 1, x, y, z, x^2, y^2, z^2, |a|, |a|^2 (summed), |a| (max).
-
-    |a| is quantised too, so its square is exact; x^2 of a quantised value is exact in float64.
-    """
-    q = quantise(np.clip(xyz, -CLIP_G, CLIP_G))
-    terms = np.empty((q.shape[0], N_COLUMNS), np.float64)
-    terms[:, N] = 1.0
-    terms[:, SX : SZ + 1] = q
-    np.multiply(q, q, out=terms[:, SXX : SZZ + 1])
-    magnitude = np.round(np.sqrt(terms[:, SXX : SZZ + 1].sum(axis=1)) * QUANTUM) / QUANTUM
-    terms[:, SM] = magnitude
-    terms[:, SMM] = magnitude * magnitude
-    terms[:, MAXM] = magnitude
-    return terms
+def second_rows(t: np.ndarray, xyz: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Rows for seconds ``first .. stop-1`` from samples inside that range with non-decreasing seconds."""
+    rows = np.zeros((stop - first, N_COLUMNS))
+    if not len(t):
+        return rows
+    edges = np.searchsorted(t, np.arange(first, stop + 1, dtype=np.float64))
+    counts = np.diff(edges)
+    present = np.flatnonzero(counts)
+    starts = edges[present]
+    limit = CLIP_G * QUANTUM
+    q = np.multiply(xyz, np.float32(QUANTUM), dtype=np.float32)
+    np.clip(q, -limit, limit, out=q)
+    np.rint(q, out=q)
+    squares = np.square(q, dtype=np.float64)
+    n = counts[present]
+    # float32 adds integers below 2**24 exactly: |k| <= 2**15 times at most 256 samples in a second.
+    accumulate = np.float32 if n.max() <= 256 else np.float64
+    rows[present, N] = n
+    rows[present, SX : SZ + 1] = np.add.reduceat(q, starts, axis=0, dtype=accumulate) / QUANTUM
+    rows[present, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=0) / (QUANTUM * QUANTUM)
+    # The largest |a| only matters in seconds that move (it finds heel strikes); skip still seconds
+    # (their row keeps the mean's magnitude, a lower bound that no step threshold comes near).
+    sums = rows[present]
+    variance = (sums[:, SXX : SZZ + 1] / n[:, None] - (sums[:, SX : SZ + 1] / n[:, None]) ** 2).sum(axis=1)
+    lively = variance > PEAK_MIN_VARIANCE_G2
+    rows[present, MAXM] = np.sqrt((sums[:, SX : SZ + 1] ** 2).sum(axis=1)) / n
+    if lively.any():
+        chosen = np.repeat(lively, n)
+        selected = squares[chosen]
+        magnitude2 = selected[:, 0] + selected[:, 1]
+        magnitude2 += selected[:, 2]
+        offsets = np.concatenate(([0], np.cumsum(n[lively])[:-1]))
+        rows[present[lively], MAXM] = np.sqrt(np.maximum.reduceat(magnitude2, offsets)) / QUANTUM
+    return rows
 
 
 class SecondAccumulator:
-    """Turns a stream of samples into rows of exact per-second sums, one row per whole UTC second.
+    """Turns a stream of samples into per-second rows, one per whole UTC second.
 
-    ``push`` returns ``(first_second, sums)`` for the seconds that became complete (a sample of a later
-    second arrived); seconds without samples inside that range get a row of zeros (n = 0). Samples that go
-    back in time to an earlier second than one already seen are dropped (BLE reordering is rare; the
-    count is kept in ``dropped``), which a whole-array call does identically.
+    ``push`` returns ``(first_second, rows)`` for the seconds that became complete (a sample of a later
+    second arrived); seconds without samples inside that range get a row of zeros (n = 0). A sample that
+    goes back in time to an earlier second than one already seen is dropped (BLE reordering is rare;
+    the count is kept in ``dropped``), which a whole-array call does identically.
     """
 
     def __init__(self) -> None:
         self._open_second: int | None = None  # second of the newest sample (not complete yet)
-        self._next_second: int | None = None  # first second not yet returned
-        self._pending: list[np.ndarray] = []  # accelerations of the open second
+        self._pending_t: list[np.ndarray] = []  # samples of the open second
+        self._pending_xyz: list[np.ndarray] = []
         self.dropped = 0
 
-    @property
-    def next_second(self) -> int | None:
-        return self._next_second
-
     def push(self, chunk: SampleChunk) -> tuple[int, np.ndarray]:
+        empty = np.zeros((0, N_COLUMNS))
         if not len(chunk):
-            return (self._next_second or 0), np.zeros((0, N_COLUMNS))
-        seconds = np.floor(chunk.t).astype(np.int64)
-        if self._open_second is not None and seconds.min() == seconds.max() == self._open_second:
-            self._pending.append(chunk.xyz)  # the common BLE case: the packet stays in the open second
-            return self._next_second, np.zeros((0, N_COLUMNS))
-        floor_so_far = seconds if self._open_second is None else np.maximum(seconds, self._open_second)
-        running_max = np.maximum.accumulate(floor_so_far)
-        keep = seconds >= running_max
-        if not keep.all():
-            self.dropped += int((~keep).sum())
-            seconds = seconds[keep]
-            chunk = SampleChunk(chunk.t[keep], chunk.xyz[keep])
-        xyz = chunk.xyz
-        if self._next_second is None:
-            self._next_second = int(seconds[0])
-            self._open_second = int(seconds[0])
-        newest = int(seconds[-1])
+            return (self._open_second or 0), empty
+        t, xyz = chunk.t, chunk.xyz
+        open_second = self._open_second
+        first_floor, last_floor = np.floor(t[0]), np.floor(t[-1])
+        if open_second is not None and first_floor == last_floor == open_second and _sorted(t):
+            self._pending_t.append(t)  # the common BLE case: the packet stays in the open second
+            self._pending_xyz.append(xyz)
+            return open_second, empty
+        if not (_sorted(t) and (open_second is None or first_floor >= open_second)):
+            t, xyz = self._drop_backwards(t, xyz)
+            if not len(t):
+                return (self._open_second or 0), empty
+        if self._open_second is None:
+            self._open_second = int(np.floor(t[0]))
+        newest = int(np.floor(t[-1]))
         if newest == self._open_second:
-            self._pending.append(xyz)
-            return self._next_second, np.zeros((0, N_COLUMNS))
-        # Everything before ``newest`` is complete now.
-        split = int(np.searchsorted(seconds, newest, side="left"))
-        done_xyz = xyz[:split]
-        done_seconds = seconds[:split]
-        if self._pending:
-            done_xyz = np.concatenate([*self._pending, done_xyz])
-            done_seconds = np.concatenate(
-                [np.full(sum(len(p) for p in self._pending), self._open_second, np.int64), done_seconds]
-            )
-        first = self._next_second
-        sums = _sum_per_second(done_seconds, sample_terms(done_xyz), first, newest)
-        self._pending = [xyz[split:]]
+            self._pending_t.append(t)
+            self._pending_xyz.append(xyz)
+            return newest, empty
+        first = self._open_second
+        split = int(np.searchsorted(t, float(newest)))
+        done_t = np.concatenate([*self._pending_t, t[:split]]) if self._pending_t else t[:split]
+        done_xyz = np.concatenate([*self._pending_xyz, xyz[:split]]) if self._pending_xyz else xyz[:split]
+        self._pending_t, self._pending_xyz = [t[split:]], [xyz[split:]]
         self._open_second = newest
-        self._next_second = newest
-        return first, sums
+        return first, second_rows(done_t, done_xyz, first, newest)
 
     def flush(self) -> tuple[int, np.ndarray]:
         """End of data: the open second is complete."""
-        if self._next_second is None:
+        if self._open_second is None:
             return 0, np.zeros((0, N_COLUMNS))
-        first = self._next_second
-        if self._pending and sum(len(p) for p in self._pending):
-            done_xyz = np.concatenate(self._pending)
-            seconds = np.full(len(done_xyz), self._open_second, np.int64)
-            sums = _sum_per_second(seconds, sample_terms(done_xyz), first, self._open_second + 1)
-        else:
-            sums = np.zeros((0, N_COLUMNS))
-        self._pending = []
-        self._next_second = first + len(sums)
-        return first, sums
+        first = self._open_second
+        if not self._pending_t:
+            return first, np.zeros((0, N_COLUMNS))
+        t, xyz = np.concatenate(self._pending_t), np.concatenate(self._pending_xyz)
+        self._pending_t, self._pending_xyz = [], []
+        self._open_second = first + 1
+        return first, second_rows(t, xyz, first, first + 1) if len(t) else np.zeros((0, N_COLUMNS))
+
+    def _drop_backwards(self, t: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keep samples whose second is not earlier than any second seen before them."""
+        seconds = np.floor(t)
+        floor = seconds if self._open_second is None else np.maximum(seconds, self._open_second)
+        keep = seconds >= np.maximum.accumulate(floor)
+        self.dropped += int((~keep).sum())
+        # Kept samples have non-decreasing seconds; order inside a second does not matter (exact sums),
+        # and binary search for second boundaries only needs each boundary to partition the array.
+        return t[keep], xyz[keep]
 
 
-def _sum_per_second(seconds: np.ndarray, terms: np.ndarray, first: int, stop: int) -> np.ndarray:
-    """Rows for seconds ``first .. stop-1``; ``seconds`` is sorted and within that range."""
-    sums = np.zeros((stop - first, N_COLUMNS))
-    if len(seconds):
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(seconds)) + 1))
-        rows = seconds[starts] - first
-        sums[rows, :_SUMMED] = np.add.reduceat(terms[:, :_SUMMED], starts, axis=0)
-        sums[rows, MAXM] = np.maximum.reduceat(terms[:, MAXM], starts)
-    return sums
+def _sorted(t: np.ndarray) -> bool:
+    return bool(len(t) < 2 or (t[1:] >= t[:-1]).all())
