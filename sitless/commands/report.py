@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--timezone",
         metavar="ZONE",
-        help="IANA time zone for days and weeks (default: [report] timezone, or the machine's)",
+        help="IANA time zone for days and weeks (default: [report] timezone, else [alerts] timezone, else the machine's)",
     )
     parser.add_argument(
         "--html", metavar="FILE", type=Path, help="write the report as one self-contained HTML page"
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--broker",
         metavar="URL",
-        help="MQTT broker for --publish (default: [mqtt] url, or mqtt://localhost:1883)",
+        help="MQTT broker URL for --publish, e.g. mqtt://localhost:1883 (default: [mqtt] url)",
     )
     parser.add_argument(
         "--topic",
@@ -97,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
         )
     week = args.week if args.week else ("last" if args.last else "current")
     try:
-        tz = weekly.resolve_timezone(args.timezone or report_settings.timezone)
+        alerts_zone = (config.tables.get("alerts") or {}).get(
+            "timezone"
+        )  # the daemon's Monday report uses it
+        tz = weekly.resolve_timezone(args.timezone or report_settings.timezone or alerts_zone)
         store = Store.open(path)
     except (weekly.ReportError, StoreError) as error:
         raise CommandError(str(error)) from None
