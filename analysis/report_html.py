@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 
 from analysis.report import WeekData
 from analysis.report_figures import FIGURES, figure_svgs
@@ -66,6 +67,11 @@ def _trend(key: str, lower_is_better: bool, per_day: bool, totals: dict, previou
     )
 
 
+def _units_small(text: str) -> str:
+    """ "92 h 58 min" with the units set smaller, so the number stays on one line on a phone."""
+    return re.sub(r" (h|min)\b", r'<span class="unit"> \1</span>', text)
+
+
 def _cards(report: dict) -> str:
     totals, previous = report["week_totals"], report["previous_week"]
     cards = []
@@ -76,7 +82,7 @@ def _cards(report: dict) -> str:
             extra = f'<p class="sub">{format_minutes(_per_day(totals, key))} a day on average</p>'
         cards.append(
             f'<section class="card" aria-label="{html.escape(label)}"><h3>{html.escape(label)}</h3>'
-            f'<p class="big" data-key="{key}">{html.escape(fmt(value))}</p>{extra}'
+            f'<p class="big" data-key="{key}">{_units_small(html.escape(fmt(value)))}</p>{extra}'
             f"{_trend(key, lower_better, per_day, totals, previous)}</section>"
         )
     heeded, prompts = totals["prompts_heeded"], totals["prompts"]
@@ -139,6 +145,8 @@ h2{font-size:1.15rem;margin:1.6em 0 .5em}
 .card h3{font-size:.8rem;font-weight:600;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:0}
 .big{font-size:1.5rem;font-weight:700;margin:.15em 0;line-height:1.15}
 .big.small{font-size:1.25rem}
+.unit{font-size:.6em;font-weight:600}
+.nowrap{white-space:nowrap}
 .sub,.trend{margin:.1em 0;font-size:.85rem;color:var(--muted)}
 .trend.good{color:var(--good)}.trend.bad{color:var(--bad)}
 figure{margin:0 0 14px;background:var(--card);border-radius:14px;padding:10px 8px 6px;box-shadow:0 1px 3px rgba(0,0,0,.07)}
@@ -185,7 +193,7 @@ def render_html(report: dict, week: WeekData) -> str:
 <body>
 <main>
 <header>
-<h1>Your sitting week {html.escape(report["week"])}</h1>
+<h1>Your sitting week <span class="nowrap">{html.escape(report["week"])}</span></h1>
 <p>{span} · {totals["days_with_data"]} day{"s" if totals["days_with_data"] != 1 else ""} with data · times in {html.escape(report["timezone"])}</p>
 </header>
 <div class="cards">

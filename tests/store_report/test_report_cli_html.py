@@ -123,7 +123,7 @@ def test_chromium_renders_a_page_with_the_headline_numbers_and_no_console_errors
     dom = chromium(["--dump-dom", url], outputs["tmp"] / "profile2")
     assert dom.returncode == 0 and console_messages(dom.stderr) == []
     totals = outputs["report"]["week_totals"]
-    text = re.sub(r"<[^>]+>", " ", dom.stdout)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", dom.stdout))
     for headline in (
         format_minutes(totals["sitting_min"]),
         f"{totals['breaks_per_sitting_hour']:.2f}",
