@@ -21,7 +21,6 @@ from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakDBusError
 
 from analysis.samples import SampleChunk
 from firmware_bridge.ble_common import (
@@ -34,6 +33,7 @@ from firmware_bridge.ble_common import (
     SensorSettings,
     SessionEvent,
     SessionStats,
+    describe_error,
     explain_bluez_error,
     generic_profile,
     recognise_family,
@@ -41,7 +41,7 @@ from firmware_bridge.ble_common import (
     scan,
 )
 from firmware_bridge.ble_connect import connect_fresh_client, find_sensor
-from firmware_bridge.decoders.base import ProtocolError, SensorDecoder
+from firmware_bridge.decoders.base import CommandRejected, ProtocolError, SensorDecoder
 
 __all__ = [
     "BleSessionError",
@@ -116,7 +116,7 @@ class BleSource:
                 if explained is not None and explained.fatal:
                     self._emit("error", str(explained), reason=str(explained))
                     raise explained from None
-                reason = str(explained) if explained else _describe(error)
+                reason = str(explained) if explained else describe_error(error)
                 if isinstance(error, SensorNotFound):
                     # Listening costs nothing and the scan itself was the wait: scan again at once, so a
                     # sensor coming back into range is caught within an advertising interval. Only the
@@ -287,7 +287,8 @@ class BleSource:
                     self._emit(
                         "disconnected",
                         f"lost the link to {self.sensor_id}; reconnecting (samples during the outage are lost "
-                        "and the gap is marked)",
+                        "and the gap is marked). If this happens often, keep the computer's adapter within a "
+                        "few metres of the sensor (a USB dongle on an extension cable helps)",
                         reason=self._end_reason,
                     )
                 return
@@ -333,6 +334,16 @@ class BleSource:
                     decoder.family, f"oversized notification ({len(data)} bytes)", bytes(data)
                 )
             chunk = decoder.receive_data(char.uuid, bytes(data), time.time())
+        except CommandRejected as error:  # the sensor answered our start command with a refusal
+            self.stats.rejected_commands += 1
+            self._emit(
+                "rejected",
+                f"{self.sensor_id} refused a command: {error.reason}. Try another rate or range "
+                f"(`sitless sensors` lists what {decoder.display_name} supports); the session retries "
+                "when the watchdog fires",
+                error=str(error),
+            )
+            return
         except ProtocolError as error:
             self._malformed(error)
             return
@@ -384,13 +395,3 @@ class BleSource:
                 log.exception("on_event handler failed for %s event", kind)
 
     _end_reason = "link lost"
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, BleakDBusError):
-        return f"BlueZ error {error.dbus_error}" + (
-            f" ({error.dbus_error_details})" if error.dbus_error_details else ""
-        )
-    if isinstance(error, TimeoutError):
-        return "connection timed out"
-    return str(error) or type(error).__name__

@@ -73,7 +73,8 @@ class SensorSettings:
 class SessionEvent:
     """Something a user (or the daemon's status line) should know about the link.
 
-    kind is one of: connected, disconnected, reconnecting, gap, battery, malformed, watchdog, error.
+    kind is one of: connected, disconnected, reconnecting, gap, battery, malformed, rejected (the sensor
+    refused a command), watchdog, error (fatal, also raised).
     ``message`` is a full sentence that says what happened and what to do about it.
     """
 
@@ -100,6 +101,7 @@ class SessionStats:
     samples: int = 0
     watchdog_trips: int = 0
     in_progress_retries: int = 0
+    rejected_commands: int = 0
     overlapping_dropped: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)
 
@@ -216,3 +218,14 @@ async def scan(
         sensors.append(FoundSensor(name, device.address, adv.rssi, family, model, tuple(adv.service_uuids)))
     sensors.sort(key=lambda s: (s.family is None, -(s.rssi if s.rssi is not None else -200)))
     return sensors
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line reason for a failed connect, for the reconnecting event."""
+    if isinstance(error, BleakDBusError):
+        return f"BlueZ error {error.dbus_error}" + (
+            f" ({error.dbus_error_details})" if error.dbus_error_details else ""
+        )
+    if isinstance(error, TimeoutError):
+        return "connection timed out"
+    return str(error) or type(error).__name__

@@ -72,44 +72,44 @@ class GattCharacteristic(ServiceInterface):
         self.notifying = False
 
     @dbus_property(access=READ)
-    def UUID(self) -> DBusStr:  # noqa: N802 (D-Bus names)
+    def UUID(self) -> DBusStr:
         return self.char.uuid
 
     @dbus_property(access=READ)
-    def Service(self) -> DBusObjectPath:  # noqa: N802
+    def Service(self) -> DBusObjectPath:
         return self.service_path
 
     @dbus_property(access=READ)
-    def Flags(self) -> StrList:  # noqa: N802
+    def Flags(self) -> StrList:
         return list(self.char.flags)
 
     @dbus_property(access=READ)
-    def Value(self) -> DBusBytes:  # noqa: N802
+    def Value(self) -> DBusBytes:
         return self.char.value
 
     @dbus_property(access=READ)
-    def Notifying(self) -> DBusBool:  # noqa: N802
+    def Notifying(self) -> DBusBool:
         return self.notifying
 
     @dbus_method()
-    def ReadValue(self, options: DBusDict) -> DBusBytes:  # noqa: N802
+    def ReadValue(self, options: DBusDict) -> DBusBytes:
         return self.char.value
 
     @dbus_method()
-    def WriteValue(self, value: DBusBytes, options: DBusDict) -> None:  # noqa: N802
+    def WriteValue(self, value: DBusBytes, options: DBusDict) -> None:
         self.device.written.append((self.char.uuid, bytes(value)))
         if self.device.peripheral.on_write:
             for uuid, reply in self.device.peripheral.on_write(self.char.uuid, bytes(value)):
                 self.device.notify(uuid, reply)
 
     @dbus_method()
-    def StartNotify(self) -> None:  # noqa: N802
+    def StartNotify(self) -> None:
         self.notifying = True
         self.emit_properties_changed({"Notifying": True})
         self.device.bluez.changed.set()
 
     @dbus_method()
-    def StopNotify(self) -> None:  # noqa: N802
+    def StopNotify(self) -> None:
         self.notifying = False
         self.emit_properties_changed({"Notifying": False})
 
@@ -124,15 +124,15 @@ class GattService(ServiceInterface):
         self.device_path, self.uuid = device_path, uuid
 
     @dbus_property(access=READ)
-    def UUID(self) -> DBusStr:  # noqa: N802
+    def UUID(self) -> DBusStr:
         return self.uuid
 
     @dbus_property(access=READ)
-    def Device(self) -> DBusObjectPath:  # noqa: N802
+    def Device(self) -> DBusObjectPath:
         return self.device_path
 
     @dbus_property(access=READ)
-    def Primary(self) -> DBusBool:  # noqa: N802
+    def Primary(self) -> DBusBool:
         return True
 
 
@@ -173,55 +173,55 @@ class Device(ServiceInterface):
 
     # ---- org.bluez.Device1 ----
     @dbus_property(access=READ)
-    def Address(self) -> DBusStr:  # noqa: N802
+    def Address(self) -> DBusStr:
         return self.peripheral.address
 
     @dbus_property(access=READ)
-    def AddressType(self) -> DBusStr:  # noqa: N802
+    def AddressType(self) -> DBusStr:
         return "public"
 
     @dbus_property(access=READ)
-    def Name(self) -> DBusStr:  # noqa: N802
+    def Name(self) -> DBusStr:
         return self.peripheral.name
 
     @dbus_property(access=READ)
-    def Alias(self) -> DBusStr:  # noqa: N802
+    def Alias(self) -> DBusStr:
         return self.peripheral.name
 
     @dbus_property(access=READ)
-    def Adapter(self) -> DBusObjectPath:  # noqa: N802
+    def Adapter(self) -> DBusObjectPath:
         return self.adapter.path
 
     @dbus_property(access=READ)
-    def Paired(self) -> DBusBool:  # noqa: N802
+    def Paired(self) -> DBusBool:
         return False
 
     @dbus_property(access=READ)
-    def Connected(self) -> DBusBool:  # noqa: N802
+    def Connected(self) -> DBusBool:
         return self.connected
 
     @dbus_property(access=READ)
-    def ServicesResolved(self) -> DBusBool:  # noqa: N802
+    def ServicesResolved(self) -> DBusBool:
         return self.services_resolved
 
     @dbus_property(access=READ)
-    def UUIDs(self) -> StrList:  # noqa: N802
+    def UUIDs(self) -> StrList:
         return list(self.peripheral.advertised_uuids)
 
     @dbus_property(access=READ)
-    def RSSI(self) -> DBusInt16:  # noqa: N802
+    def RSSI(self) -> DBusInt16:
         return self.rssi
 
     @dbus_property(access=READ)
-    def ManufacturerData(self) -> ManufacturerDict:  # noqa: N802
+    def ManufacturerData(self) -> ManufacturerDict:
         return {k: Variant("ay", v) for k, v in self.peripheral.manufacturer_data.items()}
 
     @dbus_property(access=READ)
-    def ServiceData(self) -> DBusDict:  # noqa: N802
+    def ServiceData(self) -> DBusDict:
         return {}
 
     @dbus_method()
-    async def Connect(self) -> None:  # noqa: N802
+    async def Connect(self) -> None:
         self.connect_calls += 1
         if self.connect_errors:
             name, text = self.connect_errors.pop(0)
@@ -241,7 +241,7 @@ class Device(ServiceInterface):
         self.bluez.changed.set()
 
     @dbus_method()
-    def Disconnect(self) -> None:  # noqa: N802
+    def Disconnect(self) -> None:
         self._link_down()
 
     # ---- scripting, called in the fake's loop ----
@@ -287,31 +287,31 @@ class Adapter(ServiceInterface):
         self._advertiser: asyncio.Task | None = None
 
     @dbus_property(access=READ)
-    def Address(self) -> DBusStr:  # noqa: N802
+    def Address(self) -> DBusStr:
         return self.address
 
     @dbus_property(access=READ)
-    def Name(self) -> DBusStr:  # noqa: N802
+    def Name(self) -> DBusStr:
         return self.hci
 
     @dbus_property(access=READ)
-    def Powered(self) -> DBusBool:  # noqa: N802
+    def Powered(self) -> DBusBool:
         return True
 
     @dbus_property(access=READ)
-    def Discovering(self) -> DBusBool:  # noqa: N802
+    def Discovering(self) -> DBusBool:
         return self.discovering
 
     @dbus_property(access=READ)
-    def Roles(self) -> StrList:  # noqa: N802
+    def Roles(self) -> StrList:
         return ["central", "peripheral"]
 
     @dbus_method()
-    def SetDiscoveryFilter(self, properties: DBusDict) -> None:  # noqa: N802
+    def SetDiscoveryFilter(self, properties: DBusDict) -> None:
         pass
 
     @dbus_method()
-    def StartDiscovery(self) -> None:  # noqa: N802
+    def StartDiscovery(self) -> None:
         self.discovery_starts += 1
         self.discovering = True
         self.emit_properties_changed({"Discovering": True})
@@ -319,7 +319,7 @@ class Adapter(ServiceInterface):
             self._advertiser = asyncio.get_running_loop().create_task(self._advertise_while_discovering())
 
     @dbus_method()
-    def StopDiscovery(self) -> None:  # noqa: N802
+    def StopDiscovery(self) -> None:
         self.discovering = False
         self.emit_properties_changed({"Discovering": False})
 
