@@ -23,7 +23,7 @@ from sitless.cli import CommandError
 DESCRIPTION = """\
 A simulated 8-hour workday through the whole sitless pipeline in about a minute, no hardware needed.
 
-A simulated thigh sensor (worn at a random orientation, with noise, packet loss and a non-wear spell)
+A simulated thigh sensor (in a trouser pocket at a random rotation, with noise, packet loss and a non-wear spell)
 feeds the real classifier; the real alert service decides when a sitting spell is too long and
 publishes a prompt with an exercise to a private Mosquitto broker; a second MQTT client plays your
 phone and prints every prompt it receives. A status line shows the simulated time, the posture, the
@@ -218,7 +218,7 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         hours=args.hours,
         rate_hz=args.rate,
         seed=args.seed,
-        mounting="random",
+        mounting="pocket",
         start=float(start),
         packet_loss=0.005,
         disconnects_per_hour=0.25,
