@@ -38,7 +38,7 @@ from analysis.postures import PostureSeconds
 from analysis.samples import SampleChunk
 from firmware_bridge.simulate_days import fullday, workday
 from firmware_bridge.simulate_schedule import Schedule, ScheduleBuilder, draw_disconnects
-from firmware_bridge.simulate_signal import hash_uniform, thigh_specific_force
+from firmware_bridge.simulate_signal import hash_uniform, thigh_pose, thigh_specific_force
 
 MOUNTINGS = ("front", "side", "pocket", "upside_down")
 SCHEDULES = ("workday", "fullday")
@@ -238,6 +238,11 @@ class Simulator:
         if not parts_n:
             return np.empty(0, np.int64), SampleChunk.empty()
         return np.concatenate(parts_n), SampleChunk(np.concatenate(parts_t), np.concatenate(parts_xyz))
+
+    def thigh_angles(self, n0: int, n1: int) -> tuple[np.ndarray, np.ndarray]:
+        """True thigh inclination ``phi`` (signed, degrees from vertical, + = knee forward) and rotation
+        about the thigh axis ``psi`` (degrees) of samples [n0, n1): the kinematics behind the signal."""
+        return thigh_pose(self.schedule, np.arange(n0, n1, dtype=np.int64), self.rate)
 
     def truth(self, s0: int = 0, s1: int | None = None) -> PostureSeconds:
         s1 = self.n_seconds if s1 is None else s1

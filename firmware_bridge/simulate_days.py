@@ -258,9 +258,10 @@ def fullday(b: ScheduleBuilder, start_epoch: float) -> None:
         plan = plans[day]
         tod = now - day * DAY_S
         phase_end, phase = next(
-            ((end, name) for end, name in plan["phases"] if tod < end), plan["phases"][-1]
+            ((end, name) for end, name in plan["phases"] if tod < end - 1e-3), plan["phases"][-1]
         )
         until = day * DAY_S + phase_end - start_epoch
+        before = b.cursor
         if phase == "sleep":
             night_of = day if tod < 12 * HOUR else day + 1
             _sleep(b, until, plans[night_of]["charger"])
@@ -277,3 +278,5 @@ def fullday(b: ScheduleBuilder, start_epoch: float) -> None:
             _leisure(b, until)
         if b.remaining(until) > 0:  # a filler stopped early: never loop without progress
             _do(b, b.stand, b.remaining(until), until)
+        if b.cursor <= before:
+            b.stand(3.0)

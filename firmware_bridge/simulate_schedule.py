@@ -155,11 +155,11 @@ class ScheduleBuilder:
                 part = left
             phi = float(np.clip(episode_phi + rng.normal(0, 3.0), 66.0, 98.0))
             psi = float(np.clip(rng.normal(0, 12.0), -35.0, 35.0))
-            begin = self._segment(Posture.SITTING, part, phi, psi, sway=0.3)
+            begin = self._segment(Posture.SITTING, part, phi, psi, sway=0.5, extra_noise=0.002)
             self._fill_events(
                 begin,
                 begin + part,
-                240.0,
+                90.0,
                 lambda: (
                     float(rng.uniform(-3, 3)),
                     float(rng.uniform(-6, 6)),
@@ -233,8 +233,7 @@ class ScheduleBuilder:
         if on_charger:
             sensor_up = self.person.charger_vector
         else:
-            face = np.zeros(3)
-            face[rng.integers(3)] = rng.choice([-1.0, 1.0])
+            face = np.array([0.0, 0.0, rng.choice([-1.0, 1.0])])  # a flat sensor rests on a large face
             tilt = rng.normal(0, 0.03, size=3)
             sensor_up = (face + tilt) / np.linalg.norm(face + tilt)
         thigh_up = self.rotation.T @ sensor_up

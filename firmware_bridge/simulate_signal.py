@@ -13,7 +13,7 @@ Model, in the thigh frame (x = knee to hip, z = out of the front of the thigh):
   and temporary events (fidgets, weight shifts, a bouncing heel);
 * the accelerometer reads the specific force ``u * (1 + bounce) + r/g * (phi'' d + phi'^2 x) + impact x``:
   gravity, the body's vertical bounce at the step frequency, the tangential and centripetal acceleration
-  of a point ``r`` = 0.2 m below the hip joint (``d`` is the swing direction) and heel-strike impacts along
+  of a point ``r`` = 0.15 m below the hip joint (``d`` is the swing direction) and heel-strike impacts along
   the long axis;
 * between two poses the angles move smoothly (a quintic ease) over the transition time.
 """
@@ -26,7 +26,7 @@ from analysis.postures import Posture
 from firmware_bridge.simulate_schedule import Schedule
 
 STANDARD_GRAVITY = 9.80665
-THIGH_RADIUS_M = 0.2
+THIGH_RADIUS_M = 0.15
 _WALK = int(Posture.WALKING)
 _TWO_PI = 2.0 * np.pi
 
@@ -62,7 +62,7 @@ def _pose(s: Schedule, seg: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np
     """(phi, psi) in degrees of segment ``seg`` evaluated at times ``tau`` (seconds from start)."""
     amp = s.amp[seg]
     phase = s.phase[seg]
-    cyc = _TWO_PI * (s.freq[seg] * tau + phase)
+    cyc = _TWO_PI * ((s.freq[seg] * tau + phase) % 1.0)  # small arguments keep sin fast and exact
     harmonic = np.where(s.posture[seg] == _WALK, 0.15, 0.0)
     phi = s.phi[seg] + amp * (np.sin(cyc) + harmonic * np.sin(2.0 * cyc + 0.5))
     psi = s.psi[seg] + 0.12 * amp * np.sin(cyc + 1.0)
@@ -71,9 +71,10 @@ def _pose(s: Schedule, seg: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np
     if moving.any():
         ts, ps, sw = tau[moving], phase[moving], sway[moving]
         phi[moving] += sw * (
-            0.6 * np.sin(_TWO_PI * 0.23 * ts + _TWO_PI * ps) + 0.4 * np.sin(_TWO_PI * 0.37 * ts + 11.0 * ps)
+            0.6 * np.sin(_TWO_PI * ((0.23 * ts + ps) % 1.0))
+            + 0.4 * np.sin(_TWO_PI * ((0.37 * ts + 1.7 * ps) % 1.0))
         )
-        psi[moving] += sw * 0.5 * np.sin(_TWO_PI * 0.17 * ts + 3.0 * ps)
+        psi[moving] += sw * 0.5 * np.sin(_TWO_PI * ((0.17 * ts + 0.5 * ps) % 1.0))
     return phi, psi
 
 
@@ -117,11 +118,14 @@ def _walking_extras(s: Schedule, seg: np.ndarray, tau: np.ndarray, rate: float, 
     return bounce, impact
 
 
-def thigh_specific_force(s: Schedule, n: np.ndarray, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Specific force (g, N x 3, thigh frame) and extra noise SD (g) at sample indices ``n`` (contiguous)."""
-    # One sample of padding on each side for the finite-difference derivatives of phi.
-    n_pad = np.arange(n[0] - 1, n[-1] + 2, dtype=np.int64)
-    tau = n_pad / rate
+def thigh_pose(s: Schedule, n: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """The true thigh angles (phi, psi) in degrees at sample indices ``n`` (the kinematics, no sensor)."""
+    phi, psi, *_ = _blended_pose(s, np.asarray(n, dtype=np.int64) / rate)
+    return phi, psi
+
+
+def _blended_pose(s: Schedule, tau: np.ndarray):
+    """Pose with transitions blended and events added; also which segments and weights were used."""
     seg = s.segment_at(tau)
     last = len(s.start) - 1
     nxt = np.minimum(seg + 1, last)
@@ -147,7 +151,14 @@ def thigh_specific_force(s: Schedule, n: np.ndarray, rate: float, seed: int) -> 
         phi[blend] = o_phi + wc * (phi[blend] - o_phi)
         psi[blend] = o_psi + wc * _wrap_deg(psi[blend] - o_psi)
     _events(s, tau, phi, psi)
+    return phi, psi, seg, other, w_cur, blend
 
+
+def thigh_specific_force(s: Schedule, n: np.ndarray, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Specific force (g, N x 3, thigh frame) and extra noise SD (g) at sample indices ``n`` (contiguous)."""
+    # One sample of padding on each side for the finite-difference derivatives of phi.
+    tau = np.arange(n[0] - 1, n[-1] + 2, dtype=np.int64) / rate
+    phi, psi, seg, other, w_cur, blend = _blended_pose(s, tau)
     phi_rad = np.radians(phi)
     d1 = (phi_rad[2:] - phi_rad[:-2]) * (0.5 * rate)
     d2 = (phi_rad[2:] - 2.0 * phi_rad[1:-1] + phi_rad[:-2]) * (rate * rate)

@@ -1,0 +1,139 @@
+"""Sample sources that need no hardware: a simulated sensor and a recording file played back.
+
+Both have the shape of ``firmware_bridge.ble.BleSource`` so the daemon cannot tell them apart:
+``async for chunk in source.chunks()`` yields BLE-packet-sized ``SampleChunk`` objects in time order, and
+the attributes ``name``, ``sensor_id`` and ``battery_percent`` describe the sensor. ``speed`` is data
+seconds per wall-clock second (1.0 = real time, 60 = a minute per second, ``math.inf`` = as fast as the
+consumer takes them); sources sleep with ``asyncio.sleep`` so the event loop keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from analysis.samples import SampleChunk
+from firmware_bridge.recordings import RecordingError, iter_recording
+from firmware_bridge.simulate import SimulationConfig, Simulator
+
+#: How often a source at infinite speed yields to the event loop anyway (packets).
+_YIELD_EVERY = 64
+#: Simulated battery drain, percent per hour of data (a week leaves 16 %).
+BATTERY_DRAIN_PER_HOUR = 0.5
+
+
+class _Pacer:
+    """Sleeps so that data time advances at ``speed`` x wall time from the first packet on."""
+
+    def __init__(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be positive (data seconds per wall second), got {speed}")
+        self.speed = speed
+        self.origin: tuple[float, float] | None = None
+        self.count = 0
+
+    async def wait_until(self, data_time: float) -> None:
+        self.count += 1
+        if math.isinf(self.speed):
+            if self.count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            return
+        now = time.monotonic()
+        if self.origin is None:
+            self.origin = (now, data_time)
+            return
+        due = self.origin[0] + (data_time - self.origin[1]) / self.speed
+        if due > now:
+            await asyncio.sleep(due - now)
+        elif self.count % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+
+
+def _packets(indices: np.ndarray, chunk: SampleChunk, packet_samples: int) -> Iterator[SampleChunk]:
+    """Split by BLE packet (sample index // packet_samples), so a lost packet leaves a whole-packet gap."""
+    if not len(chunk):
+        return
+    packet = indices // packet_samples
+    cuts = np.flatnonzero(np.diff(packet)) + 1
+    bounds = np.concatenate(([0], cuts, [len(chunk)]))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        yield chunk.slice(int(lo), int(hi))
+
+
+class SimulatedSource:
+    """A simulated thigh sensor streaming ``SimulationConfig`` data packet by packet."""
+
+    def __init__(self, config: SimulationConfig, speed: float = 1.0) -> None:
+        self.config = config
+        self.speed = speed
+        self._pacer = _Pacer(speed)  # validates speed now, not at the first packet
+        self.name = f"simulated thigh ({config.mounting}, seed {config.seed})"
+        self.sensor_id = f"sim-{config.seed:04d}"
+        self.battery_percent: int | None = 100
+        self.samples_sent = 0
+        self._simulator: Simulator | None = None
+
+    @property
+    def simulator(self) -> Simulator:
+        """The underlying simulation (its ``truth()`` is the ground truth of what is streamed)."""
+        if self._simulator is None:
+            self._simulator = Simulator(self.config)
+        return self._simulator
+
+    async def chunks(self) -> AsyncIterator[SampleChunk]:
+        sim = self.simulator
+        pacer = _Pacer(self.speed)
+        step = 60 * int(math.ceil(self.config.rate_hz)) * 5  # five minutes of samples at a time
+        for n0 in range(0, sim.n_samples, step):
+            indices, chunk = sim.sample_range(n0, min(n0 + step, sim.n_samples))
+            for packet in _packets(indices, chunk, self.config.packet_samples):
+                await pacer.wait_until(float(packet.t[-1]))
+                hours = (float(packet.t[-1]) - self.config.start) / 3600.0
+                self.battery_percent = max(1, round(100 - BATTERY_DRAIN_PER_HOUR * hours))
+                self.samples_sent += len(packet)
+                yield packet
+
+
+class ReplaySource:
+    """A recording (.csv or .npz) played back as packets of ``packet_samples``.
+
+    Replay stops with ``RecordingError`` at the first bad row (strict) unless ``on_error="skip"``, in
+    which case bad rows are skipped and listed in ``problems``.
+    """
+
+    def __init__(
+        self,
+        path: os.PathLike | str,
+        speed: float = math.inf,
+        *,
+        packet_samples: int = 20,
+        on_error: str = "raise",
+    ) -> None:
+        self.path = Path(path)
+        self.speed = speed
+        _Pacer(speed)
+        if packet_samples < 1:
+            raise ValueError(f"packet_samples must be >= 1, got {packet_samples}")
+        if not self.path.exists():
+            raise RecordingError(self.path, None, "no such file")
+        self.packet_samples = packet_samples
+        self.on_error = on_error
+        self.problems: list[RecordingError] = []
+        self.name = f"replay of {self.path.name}"
+        self.sensor_id = f"file:{self.path.name}"
+        self.battery_percent: int | None = None
+        self.samples_sent = 0
+
+    async def chunks(self) -> AsyncIterator[SampleChunk]:
+        pacer = _Pacer(self.speed)
+        for block in iter_recording(self.path, 1 << 14, on_error=self.on_error, problems=self.problems):
+            for packet in block.split(self.packet_samples):
+                await pacer.wait_until(float(packet.t[-1]))
+                self.samples_sent += len(packet)
+                yield packet
