@@ -81,6 +81,15 @@ def test_scan_without_bluez_says_what_to_do_and_exits_2_without_a_traceback(no_b
     assert "Traceback" not in err
 
 
+def test_scan_without_any_system_bus_says_bluez_is_not_running(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-such-socket'}")
+
+    assert main(["scan", "--timeout", "0.3"]) == 2
+
+    err = capsys.readouterr().err
+    assert "BlueZ is not running" in err and "Traceback" not in err
+
+
 def test_scan_on_a_missing_adapter_names_it(bluez, capsys):
     assert main(["scan", "--timeout", "0.3", "--adapter", "hci7"]) == 2
 
