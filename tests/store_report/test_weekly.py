@@ -196,3 +196,31 @@ def test_spells_are_painted_into_seconds_for_one_or_several_sensors() -> None:
     two = np.array([[0, 10, Posture.SITTING], [5, 8, Posture.STANDING]])
     assert paint_spells(two, 0, 10).tolist() == [2, 2, 2, 2, 2, 3, 3, 3, 2, 2]
     assert paint_spells(np.zeros((0, 3), np.int64), 0, 3).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_workday_through_the_real_classifier_and_store_reports_close_to_the_truth(
+    tmp_path: Path, seed: int
+) -> None:
+    """Simulated samples -> analysis.classify -> store -> report, against the simulator's truth.
+
+    Looser tolerance, because the classifier is not perfect: sitting within 2 %, breaks within 2,
+    bouts of 30 min or more within 1, the longest bout within 15 min (a fidget read as standing splits it).
+    """
+    from analysis.classify import classify
+    from firmware_bridge.simulate import SimulationConfig, simulate
+
+    start = dt.datetime(2026, 11, 16, 8, 0, tzinfo=TZ).timestamp()
+    recording = simulate(SimulationConfig(hours=9, schedule="workday", start=start, rate_hz=12.5, seed=seed))
+    classified = classify(chunk for chunk in recording.samples.split(12_500 * 60))
+    with Store.open(tmp_path / "classified.db") as store:
+        store_in_hourly_chunks(store, classified)
+        got = build_weekly_report(store, "2026-W47", TZ)["days"][0]
+    with Store.open(tmp_path / "truth.db") as store:
+        store_in_hourly_chunks(store, recording.truth)
+        want = build_weekly_report(store, "2026-W47", TZ)["days"][0]
+    assert want["sitting_min"] > 300 and want["breaks"] >= 5, "the workday has sitting and breaks to find"
+    assert got["sitting_min"] == pytest.approx(want["sitting_min"], rel=0.02)
+    assert abs(got["breaks"] - want["breaks"]) <= 2
+    assert abs(got["bouts_30min"] - want["bouts_30min"]) <= 1
+    assert got["longest_bout_min"] == pytest.approx(want["longest_bout_min"], abs=15)
