@@ -43,17 +43,8 @@ from firmware_bridge.ble_common import (
 from firmware_bridge.ble_connect import connect_fresh_client, find_sensor
 from firmware_bridge.decoders.base import CommandRejected, ProtocolError, SensorDecoder
 
-__all__ = [
-    "BleSessionError",
-    "BleSource",
-    "BlueZUnavailable",
-    "FoundSensor",
-    "SensorNotFound",
-    "SensorSettings",
-    "SessionEvent",
-    "SessionStats",
-    "scan",
-]
+__all__ = ["BleSessionError", "BleSource", "BlueZUnavailable", "FoundSensor", "SensorNotFound"]
+__all__ += ["SensorSettings", "SessionEvent", "SessionStats", "scan"]
 
 log = logging.getLogger(__name__)
 _LINK_LOST = object()  # queued by the disconnected callback, after every sample that arrived before it
@@ -83,6 +74,7 @@ class BleSource:
         self.family: str | None = settings.family
         self.battery_percent: int | None = None
         self.stats = SessionStats()
+        self._decoder_gaps = 0  # how many of the current decoder's own gaps were reported
         self._on_event = on_event
         self._registry = registry
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -195,7 +187,7 @@ class BleSource:
         client = await connect_fresh_client(
             device, self.settings, lambda: self._on_disconnected(generation), self.stats
         )
-        self._client, self._decoder = client, decoder
+        self._client, self._decoder, self._decoder_gaps = client, decoder, 0
         try:
             await self._start_streaming(client, decoder, generation)
         except BaseException:
@@ -351,6 +343,13 @@ class BleSource:
             log.debug("decoder raised", exc_info=True)
             self._malformed(ProtocolError(decoder.family, f"decoder failed: {error!r}", bytes(data)))
             return
+        if len(decoder.stats.gaps) > self._decoder_gaps:  # packets lost within this connection
+            for start, end in decoder.stats.gaps[self._decoder_gaps :]:
+                self.stats.gaps.append((start, end))
+                self._emit(
+                    "gap", f"{end - start:.1f} s of packets lost from {self.sensor_id}", start=start, end=end
+                )
+            self._decoder_gaps = len(decoder.stats.gaps)
         if len(chunk):
             self._last_data = asyncio.get_running_loop().time()
             self._queue.put_nowait(chunk)

@@ -290,3 +290,26 @@ def test_a_sensor_refusing_the_start_command_is_reported_and_does_not_crash_the_
     assert ADDRESS in rejected.message and "rate or range" in rejected.message
     assert session.source.stats.rejected_commands >= 1
     assert session.error is None
+
+
+def test_packets_lost_without_a_disconnect_show_as_a_gap_event_too(bluez):
+    device = bluez.add_device(microbit(ADDRESS))
+    first, second = xyz_mg(100, seed=5), xyz_mg(100, seed=6)
+
+    async def scenario():
+        session = Session.start(fast_settings(address=ADDRESS, rate_hz=500, watchdog_s=5))
+        await asyncio.to_thread(bluez.wait_streaming, device, MICROBIT_DATA)
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(first), interval=0.002))
+        await asyncio.sleep(1.0)  # the sensor keeps sampling; these notifications never arrive
+        await asyncio.wrap_future(bluez.send(device, MICROBIT_DATA, microbit_packets(second), interval=0.002))
+        await until(lambda: len(session.samples) == 200, 5, "both bursts")
+        await session.stop()
+        return session
+
+    session = asyncio.run(scenario())
+
+    (gap,) = [e for e in session.events if e.kind == "gap"]
+    assert 0.8 < gap.end - gap.start < 1.5
+    assert session.kinds().count("connected") == 1
+    samples = session.samples
+    assert samples.t[100] - samples.t[99] > 0.8  # a jump, no invented samples
