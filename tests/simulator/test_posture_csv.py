@@ -1,0 +1,54 @@
+"""Per-second posture files round-trip, fill holes with unknown, and name the bad line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.postures import Posture, PostureSeconds
+from sitless.posture_csv import read_posture_csv, write_posture_csv
+
+MONDAY_8 = 1794816000
+
+
+def test_posture_file_round_trips_with_iso_seconds(tmp_path) -> None:
+    codes = np.array([2, 2, 3, 4, 1, 5, 6, 0], dtype=np.int8)
+    path = tmp_path / "truth.csv"
+    write_posture_csv(path, PostureSeconds(MONDAY_8, codes))
+    lines = path.read_text().splitlines()
+    assert lines[0] == "timestamp,posture"
+    assert lines[1] == "2026-11-16T08:00:00Z,sitting"
+    back = read_posture_csv(path)
+    assert back.start == MONDAY_8 and np.array_equal(back.codes, codes)
+
+
+def test_missing_seconds_become_unknown_and_offsets_are_understood(tmp_path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("timestamp,posture\n2026-11-16T09:00:00+01:00,sitting\n1794816003,standing\n")
+    series = read_posture_csv(path)
+    assert series.start == MONDAY_8
+    assert [Posture(c) for c in series.codes] == [
+        Posture.SITTING,
+        Posture.UNKNOWN,
+        Posture.UNKNOWN,
+        Posture.STANDING,
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows,line,fragment",
+    [
+        ("2026-11-16T08:00:00Z,sitting\n2026-11-16T08:00:01Z,dancing\n", 3, "unknown posture 'dancing'"),
+        ("2026-11-16T08:00:01Z,sitting\n2026-11-16T08:00:00Z,sitting\n", 3, "increasing time order"),
+        ("2026-11-16T08:00:00.5Z,sitting\n", 2, "whole second"),
+        ("2026-11-16T08:00:00,sitting\n", 2, "no time zone"),
+        ("2026-11-16T08:00:00Z,sitting\n2026-11-16T08:00:01Z,sit", 3, "truncated last line"),
+    ],
+)
+def test_errors_name_the_line(tmp_path, rows: str, line: int, fragment: str) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("timestamp,posture\n" + rows)
+    with pytest.raises(ValueError) as raised:
+        read_posture_csv(path)
+    assert f"{path} line {line}:" in str(raised.value)
+    assert fragment in str(raised.value)
