@@ -77,8 +77,11 @@ class ClassifierSettings:
     #: Walking seconds the upright reference averages over, and how many are needed before it is used.
     reference_walk_s: int = 30
     reference_min_walk_s: int = 4
-    #: Sedentary seconds needed to learn the thigh's front direction before lying is told from sitting.
-    forward_min_sedentary_s: int = 60
+    #: The thigh's front direction is learned from the first ``forward_learn_after_upright_s`` seconds
+    #: of each sedentary spell entered from upright (sitting down); lying is told from sitting once
+    #: ``forward_min_sedentary_s`` such seconds have been seen since the sensor was put on.
+    forward_learn_after_upright_s: int = 10
+    forward_min_sedentary_s: int = 8
 
     def __post_init__(self) -> None:
         for name in ("move_sd_g", "nonwear_sd_g", "long_still_sd_g", "long_still_min"):
@@ -180,6 +183,33 @@ class _ModeSmoother:
 
     def _emit(self, ready: int, labels: np.ndarray) -> PostureSeconds:
         window = np.concatenate([self._history, labels[: ready + LOOKAHEAD_S]])
+        smoothed = self._vote_few(window, ready) if ready <= 16 else self._vote_many(window, labels, ready)
+        raw = labels[:ready]
+        self._history = np.concatenate([self._history, raw])[-LOOKBACK_S:]
+        self._pending = self._pending[ready:]
+        start = self._next
+        self._next = start + ready
+        return PostureSeconds(start, smoothed)
+
+    @staticmethod
+    def _vote_few(window: np.ndarray, ready: int) -> np.ndarray:
+        """The same vote in plain Python: cheaper than numpy for the live path's one second at a time."""
+        values = window.tolist()
+        span = LOOKBACK_S + LOOKAHEAD_S + 1
+        out = []
+        for i in range(ready):
+            counts = [0] * (_ABSENT + 1)
+            for value in values[i : i + span]:
+                counts[value] += 1
+            counts[Posture.UNKNOWN] = counts[_ABSENT] = 0
+            raw = values[i + LOOKBACK_S]
+            top = max(counts)
+            label = raw if counts[raw] >= top else counts.index(top)
+            out.append(Posture.UNKNOWN if raw == Posture.UNKNOWN else label)
+        return np.array(out, np.int8)
+
+    @staticmethod
+    def _vote_many(window: np.ndarray, labels: np.ndarray, ready: int) -> np.ndarray:
         votes = np.zeros((len(window) + 1, _ABSENT + 1), np.int32)
         votes[np.arange(1, len(window) + 1), window] = 1
         np.cumsum(votes, axis=0, out=votes)
@@ -192,9 +222,4 @@ class _ModeSmoother:
         best = counts.argmax(axis=1)
         smoothed = np.where(own >= counts.max(axis=1), raw, best).astype(np.int8)
         smoothed[raw == Posture.UNKNOWN] = Posture.UNKNOWN
-        tail = np.concatenate([self._history, raw])[-LOOKBACK_S:]
-        self._history = tail
-        self._pending = self._pending[ready:]
-        start = self._next
-        self._next = start + ready
-        return PostureSeconds(start, smoothed)
+        return smoothed

@@ -36,6 +36,8 @@ def second_rows(t: np.ndarray, xyz: np.ndarray, first: int, stop: int) -> np.nda
     rows = np.zeros((stop - first, N_COLUMNS))
     if not len(t):
         return rows
+    if stop - first == 1:
+        return _one_second_row(xyz)[None, :]
     edges = np.searchsorted(t, np.arange(first, stop + 1, dtype=np.float64))
     counts = np.diff(edges)
     present = np.flatnonzero(counts)
@@ -54,9 +56,10 @@ def second_rows(t: np.ndarray, xyz: np.ndarray, first: int, stop: int) -> np.nda
     # The largest |a| only matters in seconds that move (it finds heel strikes); skip still seconds
     # (their row keeps the mean's magnitude, a lower bound that no step threshold comes near).
     sums = rows[present]
-    variance = (sums[:, SXX : SZZ + 1] / n[:, None] - (sums[:, SX : SZ + 1] / n[:, None]) ** 2).sum(axis=1)
-    lively = variance > PEAK_MIN_VARIANCE_G2
-    rows[present, MAXM] = np.sqrt((sums[:, SX : SZ + 1] ** 2).sum(axis=1)) / n
+    per_axis = sums[:, SXX : SZZ + 1] / n[:, None] - (sums[:, SX : SZ + 1] / n[:, None]) ** 2
+    lively = (per_axis[:, 0] + per_axis[:, 1]) + per_axis[:, 2] > PEAK_MIN_VARIANCE_G2
+    mean2 = sums[:, SX : SZ + 1] ** 2
+    rows[present, MAXM] = np.sqrt((mean2[:, 0] + mean2[:, 1]) + mean2[:, 2]) / n
     if lively.any():
         chosen = np.repeat(lively, n)
         selected = squares[chosen]
@@ -65,6 +68,29 @@ def second_rows(t: np.ndarray, xyz: np.ndarray, first: int, stop: int) -> np.nda
         offsets = np.concatenate(([0], np.cumsum(n[lively])[:-1]))
         rows[present[lively], MAXM] = np.sqrt(np.maximum.reduceat(magnitude2, offsets)) / QUANTUM
     return rows
+
+
+def _one_second_row(xyz: np.ndarray) -> np.ndarray:
+    """The live path's usual case, with fewer numpy calls; sums are exact, so the result is the same
+    bits as ``np.add.reduceat`` gives."""
+    limit = CLIP_G * QUANTUM
+    q = np.multiply(xyz, np.float32(QUANTUM), dtype=np.float32)
+    np.clip(q, -limit, limit, out=q)
+    np.rint(q, out=q)
+    squares = np.square(q, dtype=np.float64)
+    n = len(q)
+    row = np.empty(N_COLUMNS)
+    row[N] = n
+    row[SX : SZ + 1] = q.sum(axis=0, dtype=np.float32 if n <= 256 else np.float64) / QUANTUM
+    row[SXX : SZZ + 1] = squares.sum(axis=0) / (QUANTUM * QUANTUM)
+    per_axis = row[SXX : SZZ + 1] / n - (row[SX : SZ + 1] / n) ** 2
+    variance = (per_axis[0] + per_axis[1]) + per_axis[2]  # the same order of adds as second_rows
+    if variance > PEAK_MIN_VARIANCE_G2:
+        row[MAXM] = np.sqrt(squares.sum(axis=1).max()) / QUANTUM  # exact integers: any order
+    else:
+        mean2 = row[SX : SZ + 1] ** 2
+        row[MAXM] = np.sqrt((mean2[0] + mean2[1]) + mean2[2]) / n
+    return row
 
 
 class SecondAccumulator:

@@ -35,6 +35,11 @@ class SecondLabeller:
         self._walks = SlidingWindow(settings.reference_walk_s)
         self._sedentary = SegmentAccumulator()
         self._up_now: np.ndarray | None = None
+        self._last_upright = -(2**62)
+        self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
+        self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
+        self._cos_cycle_max = np.cos(np.radians(settings.cycle_max_inclination_deg))
+        self._cos_lying = np.cos(np.radians(settings.lying_rotation_deg))
 
     def current_up(self) -> np.ndarray | None:
         return self._up_now
@@ -77,7 +82,7 @@ class SecondLabeller:
         nonwear_through = self._nonwear_cumulative + np.cumsum(nonwear, dtype=np.int64)
         nonwear_before = nonwear_through - nonwear
         # Nonwear seconds between the last worn second and s: count via the running total at that second.
-        offset_index = np.clip(last_worn_before - first, -1, n_seconds - 1)
+        offset_index = np.minimum(last_worn_before - first, n_seconds - 1)
         at_last_worn = np.where(
             offset_index >= 0, nonwear_through[np.maximum(offset_index, 0)], self._nonwear_last_worn
         )
@@ -95,6 +100,7 @@ class SecondLabeller:
         steps = worn & moving & (window[:, F.MAXM] > s.step_peak_g)
         step_units = quantise_units(gravity)
         walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
+        walk_sums = walk_sums.astype(np.float64)  # int64 squares of long sums would overflow
         learned = walk_counts >= s.reference_min_walk_s
         up = walk_sums / np.maximum(np.sqrt((walk_sums * walk_sums).sum(axis=1)), 1.0)[:, None]
         if self.calibration_up is not None:
@@ -108,24 +114,25 @@ class SecondLabeller:
         up = np.where(learned[:, None], up, fallback)
         if learned[-1] or self.calibration_up is not None:
             self._up_now = up[-1].copy()
-        cos_incl = np.minimum(np.maximum((gravity * up).sum(axis=1), -1.0), 1.0)
-        inclination = np.degrees(np.arccos(cos_incl))
+        # Angles are compared through their cosines (same decisions, no arccos per second).
+        cos_incl = (gravity * up).sum(axis=1)
+        seated = cos_incl <= self._cos_sit
 
         # --- sitting vs lying: rotation about the thigh axis against the learned sitting direction ------
-        sedentary = worn & (inclination >= s.sit_inclination_deg) & ~moving
+        sedentary = worn & seated & ~moving
         across = gravity - cos_incl[:, None] * up
         across_unit = across / np.maximum(np.sqrt((across * across).sum(axis=1)), 1e-9)[:, None]
-        forward_sums, forward_counts = self._sedentary.update(
-            sedentary & learned, quantise_units(across_unit), resets
-        )
-        forward = (
-            forward_sums
-            / np.maximum(np.sqrt((forward_sums * forward_sums).sum(axis=1)).astype(np.float64), 1.0)[:, None]
-        )
-        rotation = np.degrees(
-            np.arccos(np.minimum(np.maximum((across_unit * forward).sum(axis=1), -1.0), 1.0))
-        )
-        lying = learned & (forward_counts >= s.forward_min_sedentary_s) & (rotation > s.lying_rotation_deg)
+        # The front of the thigh is learned where it is unambiguous: the first seconds after sitting down
+        # from upright (one sits before lying down; rolling over while lying teaches nothing).
+        upright_worn = worn & ~seated
+        last_upright = last_index_where(upright_worn, first, self._last_upright)
+        self._last_upright = int(last_upright[-1])
+        just_sat = sedentary & learned & (seconds - last_upright <= s.forward_learn_after_upright_s)
+        forward_sums, forward_counts = self._sedentary.update(just_sat, quantise_units(across_unit), resets)
+        forward_sums = forward_sums.astype(np.float64)  # int64 squares of week-long sums would overflow
+        forward = forward_sums / np.maximum(np.sqrt((forward_sums * forward_sums).sum(axis=1)), 1.0)[:, None]
+        rotated = (across_unit * forward).sum(axis=1) < self._cos_lying
+        lying = learned & (forward_counts >= s.forward_min_sedentary_s) & rotated
 
         # --- rules, in priority order -----------------------------------------------------------------
         labels = np.full(n_seconds, Posture.STANDING, np.int8)
@@ -133,16 +140,15 @@ class SecondLabeller:
         cycling = (
             moving
             & (reference_known | ~steps)
-            & (inclination >= s.cycle_min_inclination_deg)
-            & (inclination < s.cycle_max_inclination_deg)
+            & (cos_incl <= self._cos_cycle_min)
+            & (cos_incl > self._cos_cycle_max)
         )
-        seated = inclination >= s.sit_inclination_deg
         labels[seated] = Posture.SITTING
         labels[seated & lying] = Posture.LYING
         labels[moving & ~seated] = Posture.WALKING
         labels[cycling] = Posture.CYCLING
         # Before a reference is known, steps are the better evidence of walking than the guessed angle.
-        labels[steps & ~reference_known & (inclination < s.cycle_max_inclination_deg)] = Posture.WALKING
+        labels[steps & ~reference_known & (cos_incl > self._cos_cycle_max)] = Posture.WALKING
         labels[nonwear] = Posture.NONWEAR
         labels[~has_data] = Posture.UNKNOWN
         return labels

@@ -101,7 +101,9 @@ def _cell(value: float, target_key: str | None = None, higher: bool = True) -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="one seed, 25 Hz, 4-hour days")
     parser.add_argument("--seeds", type=int, default=2, help="simulated days per cell (default 2)")
     parser.add_argument("--hours", type=float, default=8.0)
@@ -123,11 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     print("figures in %; '!' marks a miss of the target (sit-vs-upright >= 99.5, sitting F1 >= 99,")
     print("non-wear called sitting/lying <= 1)\n")
     if args.markdown:
-        print("| mounting | Hz | sit-vs-upright ours / peer | sitting F1 ours / peer | non-wear -> sit/lie ours / peer | overall ours / peer |")
+        print(
+            "| mounting | Hz | sit-vs-upright ours / peer | sitting F1 ours / peer | non-wear -> sit/lie ours / peer | overall ours / peer |"
+        )
         print("|---|---|---|---|---|---|")
     else:
-        print(f"{'mounting':<12} {'Hz':>5} | {'sit-vs-upright':^17} | {'sitting F1':^17} | {'nonwear->sed':^17} | {'overall':^15} | {'time s':^11}")
-        print(f"{'':<12} {'':>5} | {'ours':>7}  {'peer':>7} | {'ours':>7}  {'peer':>7} | {'ours':>7}  {'peer':>7} | {'ours':>6} {'peer':>6} | {'ours':>4} {'peer':>5}")
+        print(
+            f"{'mounting':<12} {'Hz':>5} | {'sit-vs-upright':^17} | {'sitting F1':^17} | {'nonwear->sed':^17} | {'overall':^15} | {'time s':^11}"
+        )
+        print(
+            f"{'':<12} {'':>5} | {'ours':>7}  {'peer':>7} | {'ours':>7}  {'peer':>7} | {'ours':>7}  {'peer':>7} | {'ours':>6} {'peer':>6} | {'ours':>4} {'peer':>5}"
+        )
     all_ours: list[Score] = []
     all_peer: list[Score] = []
     for mounting in MOUNTINGS:

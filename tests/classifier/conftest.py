@@ -44,3 +44,26 @@ def still_sensor(seconds: float, rate_hz: float, up: tuple[float, float, float],
     up_vector = np.asarray(up, float) / np.linalg.norm(up)
     xyz = up_vector + rng.normal(0.0, 0.01, (n, 3))
     return SampleChunk(t, xyz.astype(np.float32))
+
+
+def worn_still(seconds: float, rate_hz: float, up: tuple[float, float, float], start: float, seed: int = 0):
+    """A still but worn sensor: white noise plus 4 mg of slow postural sway (0.23 Hz)."""
+    chunk = still_sensor(seconds, rate_hz, up, start, seed)
+    sway = (0.004 * np.sin(2 * np.pi * 0.23 * (chunk.t - start))).astype(np.float32)
+    chunk.xyz[:, 0] += sway
+    chunk.xyz[:, 1] -= sway
+    chunk.xyz[:, 2] += sway
+    return chunk
+
+
+def walking(seconds: float, rate_hz: float, start: float, seed: int = 0) -> SampleChunk:
+    """Front-mounted thigh walking: +-20 deg swing at 0.9 Hz about 8 deg, a heel strike per stride."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate_hz)
+    t = start + np.arange(n) / rate_hz
+    phase = 2 * np.pi * 0.9 * (t - start)
+    angle = np.radians(8 + 20 * np.sin(phase))
+    xyz = np.c_[np.cos(angle), np.zeros(n), np.sin(angle)] + rng.normal(0.0, 0.02, (n, 3))
+    strikes = np.flatnonzero(np.diff(np.floor(phase / (2 * np.pi))) > 0) + 1
+    xyz[strikes, 0] += 0.9
+    return SampleChunk(t, xyz.astype(np.float32))

@@ -110,13 +110,11 @@ def test_calibrate_simulated_pocket_then_show_and_reset(capsys):
 
 
 def test_calibrating_while_walking_is_refused_with_a_reason(tmp_path, capsys):
-    day = simulated(hours=0.5, rate_hz=25.0, mounting="side", seed=2)
-    walk = np.flatnonzero(day.truth.codes == Posture.WALKING)[0] + day.truth.start + 1
-    keep = (day.samples.t >= walk) & (day.samples.t < walk + 6)
+    walking = still_sensor(6, 25.0, (1.0, 0.0, 0.1), start=1_800_000_000.0)
+    swing = 0.4 * np.sin(2 * np.pi * 0.9 * walking.t)  # the thigh swinging at stride frequency
+    walking.xyz[:, 2] += swing.astype(np.float32)
     path = tmp_path / "walk.npz"
-    from analysis.samples import SampleChunk
-
-    write_recording(path, SampleChunk(day.samples.t[keep], day.samples.xyz[keep]))
+    write_recording(path, walking)
     assert main(["calibrate", "--from", str(path)]) == 2
     assert "moved" in capsys.readouterr().err
     assert load_calibration() is None

@@ -11,7 +11,7 @@ from analysis.postures import Posture, PostureSeconds
 from analysis.samples import SampleChunk
 from firmware_bridge.simulate import SimulationConfig, Simulator
 
-from .conftest import aligned, sedentary, simulated, sit_upright_agreement, still_sensor
+from .conftest import aligned, simulated, sit_upright_agreement, still_sensor, walking, worn_still
 
 
 @pytest.mark.parametrize("mounting", ["front", "side", "pocket", "upside_down"])
@@ -145,19 +145,21 @@ def test_calibration_rejects_a_recording_that_moves_or_is_too_short():
 
 
 def test_lying_on_the_side_is_told_from_sitting_once_sitting_has_been_seen():
-    """Sitting (front of the thigh up), then lying on the side (thigh rolled 90 degrees)."""
-    day = simulated(hours=1.0, rate_hz=25.0, mounting="front", seed=1)
-    start = float(np.ceil(day.samples.t[-1])) + 1
-    rng = np.random.default_rng(0)
+    """Walk (the reference), sit (front of the thigh up), then lie on the side (thigh rolled 90 deg)."""
+    start = 1_800_000_000.0
+    walk = walking(60, 25.0, start)
+    sit = worn_still(300, 25.0, (0.2, 0.0, 0.98), start + 60, seed=1)
+    side = worn_still(300, 25.0, (0.05, 0.99, 0.1), start + 360, seed=2)
+    codes = classify(SampleChunk.concat([walk, sit, side])).codes
+    assert (codes[5:55] == Posture.WALKING).mean() >= 0.95
+    assert (codes[65:355] == Posture.SITTING).all()
+    assert (codes[365:] == Posture.LYING).mean() >= 0.98
 
-    def worn(seconds, up, begin):
-        chunk = still_sensor(seconds, 25.0, up, start=begin, seed=int(rng.integers(1000)))
-        sway = 0.004 * np.sin(2 * np.pi * 0.23 * chunk.t)
-        chunk.xyz[:, :] += np.c_[sway, sway, -sway].astype(np.float32)
-        return chunk
 
-    side = worn(300, (0.05, 0.99, 0.1), start)
-    ours = classify(SampleChunk.concat([day.samples, side]))
-    tail = ours.codes[-280:]
-    assert (tail == Posture.LYING).mean() >= 0.95
-    assert sedentary(tail).all()
+def test_lying_is_never_called_before_the_front_of_the_thigh_is_known():
+    """Without sitting seen first, rolled-thigh lying counts as sitting: sedentary either way."""
+    start = 1_800_000_000.0
+    walk = walking(60, 25.0, start)
+    side = worn_still(300, 25.0, (0.05, 0.99, 0.1), start + 60, seed=2)
+    codes = classify(SampleChunk.concat([walk, side])).codes
+    assert (codes[65:] == Posture.SITTING).all()
