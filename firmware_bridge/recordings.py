@@ -21,6 +21,8 @@ import itertools
 import math
 import os
 import re
+import shutil
+import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -452,6 +454,30 @@ def _open_private(path: Path):
     return temporary, os.fdopen(fd, "wb")
 
 
+def _write_npz(handle, chunks: Iterable[SampleChunk], scratch_dir: Path) -> None:
+    """Stream chunks into an NPZ (what ``np.savez`` writes) with bounded memory.
+
+    The arrays are staged in two private temporary files (the length is unknown until the end), then
+    copied into the zip as ``t.npy`` and ``xyz.npy``.
+    """
+    with tempfile.TemporaryFile(dir=scratch_dir) as t_raw, tempfile.TemporaryFile(dir=scratch_dir) as xyz_raw:
+        count = 0
+        for chunk in chunks:
+            t_raw.write(chunk.t.astype("<f8", copy=False).tobytes())
+            xyz_raw.write(chunk.xyz.astype("<f4", copy=False).tobytes())
+            count += len(chunk)
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, raw, descr, shape in (
+                ("t", t_raw, "<f8", (count,)),
+                ("xyz", xyz_raw, "<f4", (count, 3)),
+            ):
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    header = {"descr": descr, "fortran_order": False, "shape": shape}
+                    np.lib.format.write_array_header_1_0(member, header)
+                    raw.seek(0)
+                    shutil.copyfileobj(raw, member, 1 << 20)
+
+
 def write_recording(
     path: os.PathLike | str, samples: SampleChunk | Iterable[SampleChunk], *, iso: bool = False
 ) -> None:
@@ -468,8 +494,7 @@ def write_recording(
                     for piece in chunk.split(1 << 18):
                         handle.write(format_csv_rows(piece, iso=iso))
             else:
-                whole = SampleChunk.concat(chunks)
-                np.savez(handle, t=whole.t, xyz=whole.xyz)
+                _write_npz(handle, chunks, path.parent)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

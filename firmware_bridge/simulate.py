@@ -174,7 +174,8 @@ class Simulator:
             _rng(config, _STREAM_DISCONNECTS), self.duration_s, config.disconnects_per_hour
         )
         self.schedule: Schedule = builder.build(gaps)
-        self._block_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        # the last two blocks: a chunk boundary inside a block must not compute it twice
+        self._block_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # -- index helpers ---------------------------------------------------------------------------
     def sample_index_at(self, seconds: float) -> int:
@@ -187,23 +188,31 @@ class Simulator:
     # -- data ------------------------------------------------------------------------------------
     def _block(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All samples of block k as (index, t, xyz) before gaps; always computed whole, so exact."""
-        if self._block_cache is not None and self._block_cache[0] == k:
-            return self._block_cache[1]
+        if k in self._block_cache:
+            return self._block_cache[k]
         c = self.config
         n0, n1 = k * BLOCK_SAMPLES, min((k + 1) * BLOCK_SAMPLES, self.n_samples)
         n = np.arange(n0, n1, dtype=np.int64)
         force, extra = thigh_specific_force(self.schedule, n, self.rate, c.seed)
         rng = _rng(c, _STREAM_NOISE, k)
-        white = rng.standard_normal((len(n), 3))
+        white = rng.standard_normal((len(n), 3), dtype=np.float32)
         jitter = rng.standard_normal(len(n))
-        xyz = (force @ self.rotation.T) * self.gain + self.offset + white * (c.noise_g + extra)[:, None]
+        noise_sd = (c.noise_g + extra).astype(np.float32)
+        xyz = np.empty((len(n), 3), dtype=np.float32)
+        r = self.rotation
+        for axis in range(3):  # sensor = rotation @ thigh, then gain, offset, noise
+            sensor = force[:, 0] * r[axis, 0] + force[:, 1] * r[axis, 1] + force[:, 2] * r[axis, 2]
+            sensor *= self.gain[axis]
+            sensor += self.offset[axis]
+            xyz[:, axis] = sensor
+            xyz[:, axis] += white[:, axis] * noise_sd
         np.clip(xyz, -SENSOR_RANGE_G, SENSOR_RANGE_G, out=xyz)
         bound = 0.45 / self.rate
         t = c.start + n / self.rate + np.clip(jitter * c.jitter_s, -bound, bound)
         if n0 == 0:
             t[0] = max(t[0], c.start)  # the recording never begins before ``start``
-        result = (n, t, xyz.astype(np.float32))
-        self._block_cache = (k, result)
+        result = (n, t, xyz)
+        self._block_cache = {**{key: v for key, v in self._block_cache.items() if key == k - 1}, k: result}
         return result
 
     def delivered(self, n: np.ndarray) -> np.ndarray:

@@ -60,16 +60,20 @@ def _wrap_deg(angle: np.ndarray) -> np.ndarray:
 
 def _pose(s: Schedule, seg: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(phi, psi) in degrees of segment ``seg`` evaluated at times ``tau`` (seconds from start)."""
+    phi = s.phi[seg]
+    psi = s.psi[seg]
     amp = s.amp[seg]
-    phase = s.phase[seg]
-    cyc = _TWO_PI * ((s.freq[seg] * tau + phase) % 1.0)  # small arguments keep sin fast and exact
-    harmonic = np.where(s.posture[seg] == _WALK, 0.15, 0.0)
-    phi = s.phi[seg] + amp * (np.sin(cyc) + harmonic * np.sin(2.0 * cyc + 0.5))
-    psi = s.psi[seg] + 0.12 * amp * np.sin(cyc + 1.0)
+    swinging = np.flatnonzero(amp > 0)  # walking and cycling; most of a day is still postures
+    if len(swinging):
+        sg, a = seg[swinging], amp[swinging]
+        cyc = _TWO_PI * ((s.freq[sg] * tau[swinging] + s.phase[sg]) % 1.0)  # small arguments: fast, exact
+        harmonic = np.where(s.posture[sg] == _WALK, 0.15, 0.0)
+        phi[swinging] += a * (np.sin(cyc) + harmonic * np.sin(2.0 * cyc + 0.5))
+        psi[swinging] += 0.12 * a * np.sin(cyc + 1.0)
     sway = s.sway[seg]
-    moving = sway > 0
-    if moving.any():
-        ts, ps, sw = tau[moving], phase[moving], sway[moving]
+    moving = np.flatnonzero(sway > 0)
+    if len(moving):
+        ts, ps, sw = tau[moving], s.phase[seg[moving]], sway[moving]
         phi[moving] += sw * (
             0.6 * np.sin(_TWO_PI * ((0.23 * ts + ps) % 1.0))
             + 0.4 * np.sin(_TWO_PI * ((0.37 * ts + 1.7 * ps) % 1.0))

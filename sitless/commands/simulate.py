@@ -139,14 +139,17 @@ def run(args: argparse.Namespace) -> int:
             counts["samples"] += len(part.samples)
             if show_progress:
                 done = (part.truth.end - int(config.start)) / 3600.0
-                print(f"\rsimulated {done:.0f}/{args.hours:g} h", end="", file=sys.stderr, flush=True)
+                if sys.stderr.isatty():
+                    print(f"\rsimulated {done:.0f}/{args.hours:g} h", end="", file=sys.stderr, flush=True)
+                elif round(done) % 24 == 0:
+                    print(f"simulated {done:.0f}/{args.hours:g} h", file=sys.stderr, flush=True)
             yield part.samples
 
     try:
         write_recording(args.out, chunks(), iso=args.iso)
     except (OSError, RecordingError) as error:
         raise CommandError(f"cannot write {args.out}: {error}") from None
-    if show_progress:
+    if show_progress and sys.stderr.isatty():
         print(file=sys.stderr)
     truth = PostureSeconds.concat(truth_parts)
     if args.truth is not None:
