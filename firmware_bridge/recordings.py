@@ -280,51 +280,100 @@ def _iter_csv(
                 yield chunk
 
 
-def _check_npz_arrays(path: Path, data, on_error: str, problems) -> SampleChunk:
-    missing = [name for name in ("t", "xyz") if name not in data.files]
-    if missing:
-        have = ", ".join(data.files) or "none"
-        raise RecordingError(path, None, f"missing array(s) {', '.join(missing)} (the file has: {have})")
-    t, xyz = data["t"], data["xyz"]
-    if t.ndim != 1:
-        raise RecordingError(path, None, f"t must be a 1-D array, got shape {t.shape}")
-    if t.dtype != np.float64 and t.dtype.kind not in "iu":
-        raise RecordingError(path, None, f"t must be float64 epoch seconds, got {t.dtype}")
-    if xyz.ndim != 2 or xyz.shape[1:] != (3,):
-        raise RecordingError(path, None, f"xyz must have shape (N, 3), got {xyz.shape}")
-    if xyz.dtype.kind != "f":
-        raise RecordingError(path, None, f"xyz must be float32 (g), got {xyz.dtype}")
-    if len(t) != len(xyz):
-        raise RecordingError(path, None, f"t has {len(t)} samples but xyz has {len(xyz)}")
+def _npz_problem(path: Path, reason: str) -> RecordingError:
+    return RecordingError(path, None, reason)
+
+
+def _valid_samples(path: Path, t: np.ndarray, xyz: np.ndarray, first: int, last_t: float, on_error, problems):
+    """Drop (or raise on) non-finite samples and samples going back in time; returns (chunk, last_t)."""
     t = t.astype(np.float64)
     bad = ~np.isfinite(t) | ~np.isfinite(xyz).all(axis=1)
-    running_max = np.maximum.accumulate(np.where(bad, -np.inf, t))
-    backwards = np.zeros_like(bad)
-    backwards[1:] = t[1:] < running_max[:-1]
-    bad |= backwards
+    running_max = np.maximum.accumulate(np.concatenate(([last_t], np.where(bad, -np.inf, t))))
+    bad |= t < running_max[:-1]
     for index in np.flatnonzero(bad)[: (1 if on_error == "raise" else None)]:
-        what = (
-            "is not finite"
-            if not np.isfinite(t[index]) or not np.isfinite(xyz[index]).all()
-            else (f"time {t[index]:.6f} goes backwards")
-        )
-        error = RecordingError(path, None, f"sample {index} {what}")
+        finite = np.isfinite(t[index]) and np.isfinite(xyz[index]).all()
+        what = f"time {t[index]:.6f} goes backwards" if finite else "is not finite"
+        error = RecordingError(path, None, f"sample {first + index} {what}")
         if on_error == "raise":
             raise error
         if problems is not None:
             problems.append(error)
     keep = ~bad
-    return SampleChunk(t[keep], xyz[keep].astype(np.float32))
+    if keep.any():
+        last_t = max(last_t, float(t[keep][-1]))
+    return SampleChunk(t[keep], xyz[keep].astype(np.float32)), last_t
 
 
-def _load_npz(path: Path, on_error: str, problems) -> SampleChunk:
+def _open_npy(archive: zipfile.ZipFile, member: str, path: Path):
+    stream = archive.open(member)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    if dtype.hasobject:
+        raise _npz_problem(path, f"{member} holds Python objects; expected numbers")
+    return stream, shape, fortran, dtype
+
+
+def _read_exact(stream, size: int, path: Path, member: str) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise _npz_problem(path, f"{member} is truncated (the file was cut short?)")
+    return data
+
+
+def _iter_npz(path: Path, chunk_samples: int, on_error: str, problems) -> Iterator[SampleChunk]:
+    """Stream the ``t`` and ``xyz`` arrays of an NPZ chunk by chunk (bounded memory, also compressed)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return _check_npz_arrays(path, data, on_error, problems)
-    except RecordingError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise RecordingError(path, None, f"not a readable NPZ file: {error}") from None
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise _npz_problem(path, f"not a readable NPZ file: {error}") from None
+    with archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+        missing = [name for name in ("t", "xyz") if name not in members]
+        if missing:
+            have = ", ".join(members) or "none"
+            raise _npz_problem(path, f"missing array(s) {', '.join(missing)} (the file has: {have})")
+        try:
+            t_stream, t_shape, t_fortran, t_dtype = _open_npy(archive, members["t"], path)
+            x_stream, x_shape, x_fortran, x_dtype = _open_npy(archive, members["xyz"], path)
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+            raise _npz_problem(path, f"not a readable NPZ file: {error}") from None
+        with t_stream, x_stream:
+            if len(t_shape) != 1:
+                raise _npz_problem(path, f"t must be a 1-D array, got shape {t_shape}")
+            if t_dtype != np.float64 and t_dtype.kind not in "iu":
+                raise _npz_problem(path, f"t must be float64 epoch seconds, got {t_dtype}")
+            if len(x_shape) != 2 or x_shape[1:] != (3,):
+                raise _npz_problem(path, f"xyz must have shape (N, 3), got {x_shape}")
+            if x_dtype.kind != "f":
+                raise _npz_problem(path, f"xyz must be float32 (g), got {x_dtype}")
+            if t_shape[0] != x_shape[0]:
+                raise _npz_problem(path, f"t has {t_shape[0]} samples but xyz has {x_shape[0]}")
+            if x_fortran:  # column-major rows cannot be streamed: rare, load it whole
+                with np.load(path, allow_pickle=False) as data:
+                    xyz_all = data["xyz"]
+            count, last_t, offset = t_shape[0], -math.inf, 0
+            try:
+                while offset < count:
+                    size = min(chunk_samples, count - offset)
+                    t = np.frombuffer(
+                        _read_exact(t_stream, size * t_dtype.itemsize, path, "t"), dtype=t_dtype
+                    )
+                    if x_fortran:
+                        xyz = xyz_all[offset : offset + size]
+                    else:
+                        raw = _read_exact(x_stream, size * 3 * x_dtype.itemsize, path, "xyz")
+                        xyz = np.frombuffer(raw, dtype=x_dtype).reshape(size, 3)
+                    chunk, last_t = _valid_samples(path, t, xyz, offset, last_t, on_error, problems)
+                    offset += size
+                    if len(chunk):
+                        yield chunk
+            except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
+                if isinstance(error, RecordingError):
+                    raise
+                raise _npz_problem(path, f"not a readable NPZ file: {error}") from None
 
 
 def _kind(path: Path) -> str:
@@ -353,7 +402,7 @@ def iter_recording(
     if kind == "csv":
         yield from _iter_csv(path, max(1, int(chunk_samples)), on_error, problems)
     else:
-        yield from _load_npz(path, on_error, problems).split(max(1, int(chunk_samples)))
+        yield from _iter_npz(path, max(1, int(chunk_samples)), on_error, problems)
 
 
 def read_recording(
@@ -361,11 +410,13 @@ def read_recording(
 ) -> SampleChunk:
     """The whole recording (.csv or .npz by suffix). See the module docstring for ``on_error``."""
     path = Path(path)
-    if _kind(path) == "npz":
-        if not path.exists():
-            raise RecordingError(path, None, "no such file")
-        return _load_npz(path, on_error, problems)
-    return SampleChunk.concat(iter_recording(path, 1 << 18, on_error=on_error, problems=problems))
+    whole_npz = 1 << 62  # one chunk: no concatenation copy of a big array
+    chunks = list(
+        iter_recording(
+            path, whole_npz if _kind(path) == "npz" else 1 << 18, on_error=on_error, problems=problems
+        )
+    )
+    return chunks[0] if len(chunks) == 1 else SampleChunk.concat(chunks)
 
 
 def read_recording_with_problems(path: os.PathLike | str) -> tuple[SampleChunk, list[RecordingError]]:

@@ -162,3 +162,35 @@ def test_npz_missing_or_malformed_arrays_are_reported(tmp_path) -> None:
 def test_unknown_suffix_is_refused(tmp_path) -> None:
     with pytest.raises(RecordingError, match=r"\.csv or \.npz"):
         write_recording(tmp_path / "day.txt", SampleChunk.empty())
+
+
+def test_npz_is_streamed_in_bounded_chunks_even_when_compressed(tmp_path, samples) -> None:
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, t=samples.t, xyz=samples.xyz)
+    chunks = list(iter_recording(path, chunk_samples=5000))
+    assert max(len(c) for c in chunks) <= 5000
+    joined = SampleChunk.concat(chunks)
+    assert np.array_equal(joined.t, samples.t) and np.array_equal(joined.xyz, samples.xyz)
+
+
+def test_npz_bad_samples_are_named_by_index(tmp_path) -> None:
+    t = 1794816000.0 + np.arange(10) / 50
+    t[6] = t[2]
+    xyz = np.zeros((10, 3), np.float32)
+    xyz[8, 1] = np.nan
+    path = tmp_path / "bad.npz"
+    np.savez(path, t=t, xyz=xyz)
+    with pytest.raises(RecordingError, match="sample 6 time .* goes backwards"):
+        read_recording(path)
+    problems: list[RecordingError] = []
+    chunk = read_recording(path, on_error="skip", problems=problems)
+    assert len(chunk) == 8 and [str(p).split(": ")[1] for p in problems][1] == "sample 8 is not finite"
+
+
+def test_a_cut_npz_file_is_reported_not_crashed_on(tmp_path, samples) -> None:
+    path = tmp_path / "cut.npz"
+    write_recording(path, samples)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RecordingError, match="cut.npz"):
+        read_recording(path)
