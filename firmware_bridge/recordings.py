@@ -263,7 +263,11 @@ def _iter_csv(
     path: Path, chunk_samples: int, on_error: str, problems: list[RecordingError] | None
 ) -> Iterator[SampleChunk]:
     reader = _CsvBlockReader(path, on_error, problems)
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise RecordingError(path, None, f"cannot read: {error.strerror}") from None
+    with handle:
         _check_header(path, handle.readline())
         line_no = 1
         while True:

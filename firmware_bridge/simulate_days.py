@@ -204,30 +204,36 @@ def _sleep(b: ScheduleBuilder, until: float, on_charger: bool) -> None:
     _do(b, b.lie, b.remaining(until), until)
 
 
+def _chores(b: ScheduleBuilder, seconds: float, until: float) -> None:
+    """Housework: standing with short walks between rooms."""
+    end = min(b.cursor + seconds, until)
+    while b.remaining(end) > 0:
+        _do(b, b.stand, _minutes(b.rng, 1, 6), end)
+        _do(b, b.walk, _minutes(b.rng, 0.2, 1.5), end)
+
+
 def _morning(b: ScheduleBuilder, until: float) -> None:
     rng = b.rng
-    _do(b, b.stand, _minutes(rng, 3, 8), until)
-    _do(b, b.walk, _minutes(rng, 0.5, 1.5), until)
-    _do(b, b.sit, _minutes(rng, 10, 20), until)
     _do(b, b.walk, _minutes(rng, 0.3, 1), until)
-    _do(b, b.stand, _minutes(rng, 5, 10), until)
+    _do(b, b.stand, _minutes(rng, 8, 20), until)  # bathroom, dressing
+    _chores(b, _minutes(rng, 5, 12), until)  # making breakfast
+    _do(b, b.sit, _minutes(rng, 10, 20), until)
     while b.remaining(until) > 0:
-        _do(b, b.sit, _minutes(rng, 3, 15), until)
-        _do(b, b.walk, _minutes(rng, 0.3, 1.5), until)
-        _do(b, b.stand, _minutes(rng, 1, 6), until)
+        _chores(b, _minutes(rng, 3, 10), until)
+        _do(b, b.sit, _minutes(rng, 3, 12), until)
 
 
 def _evening(b: ScheduleBuilder, until: float) -> None:
     rng = b.rng
-    for _ in range(3):  # cooking
-        _do(b, b.stand, _minutes(rng, 4, 10), until)
-        _do(b, b.walk, _minutes(rng, 0.3, 1), until)
+    _chores(b, _minutes(rng, 30, 50), until)  # shopping on the way, cooking
     _do(b, b.sit, _minutes(rng, 20, 35), until)  # dinner
-    _do(b, b.stand, _minutes(rng, 5, 12), until)  # dishes
-    while b.remaining(until) > 0:  # the sofa, with short trips
-        _do(b, b.sit, _loguniform_minutes(rng, 20, 120), until)
+    _chores(b, _minutes(rng, 10, 25), until)  # dishes, tidying
+    if rng.random() < 0.35:
+        _walk_with_stops(b, _minutes(rng, 20, 40), until)  # an evening walk
+    while b.remaining(until) > 0:  # the sofa, with trips to the kitchen
+        _do(b, b.sit, _loguniform_minutes(rng, 15, 75), until)
         _do(b, b.walk, _minutes(rng, 0.3, 1), until)
-        _do(b, b.stand, _minutes(rng, 0.5, 4), until)
+        _do(b, b.stand, _minutes(rng, 2, 12), until)
         _do(b, b.walk, _minutes(rng, 0.3, 1), until)
 
 
@@ -235,17 +241,15 @@ def _leisure(b: ScheduleBuilder, until: float) -> None:
     """Weekend days: outings on foot and by bike, chores, shorter sitting."""
     rng = b.rng
     while b.remaining(until) > 0:
-        kind = rng.choice(4, p=[0.3, 0.15, 0.3, 0.25])
+        kind = rng.choice(4, p=[0.14, 0.06, 0.4, 0.4])
         if kind == 0:
-            _walk_with_stops(b, _minutes(rng, 15, 60), until)
+            _walk_with_stops(b, _minutes(rng, 20, 60), until)
         elif kind == 1:
-            _commute(b, until, _minutes(rng, 15, 50))
+            _commute(b, until, _minutes(rng, 15, 45))
         elif kind == 2:
-            for _ in range(int(rng.integers(2, 6))):
-                _do(b, b.stand, _minutes(rng, 2, 8), until)
-                _do(b, b.walk, _minutes(rng, 0.5, 2), until)
+            _chores(b, _minutes(rng, 10, 40), until)
         else:
-            _do(b, b.sit, _loguniform_minutes(rng, 10, 60), until)
+            _do(b, b.sit, _loguniform_minutes(rng, 15, 90), until)
             _do(b, b.walk, _minutes(rng, 0.3, 1), until)
 
 
