@@ -271,12 +271,22 @@ class AlertPolicy:
         return events
 
     def tick(self, now: float) -> list[Event]:
-        """Advance the clock without data (live mode): a gap longer than ``gap_bridge_s`` ends the spell."""
+        """Advance the clock without data (live mode: ``now`` is the wall clock).
+
+        Seconds not yet covered by data are treated like a data gap: up to ``gap_bridge_s`` they
+        continue the last posture, so a prompt due while the classifier is still confirming the last
+        seconds (or while the sensor reconnects after a restart) fires on time; beyond it the spell
+        ends where the data stopped.
+        """
         events: list[Event] = []
         s = self._s
-        if s.known_end is not None and now - s.known_end > self.settings.gap_bridge_s:
+        if s.known_end is None:
+            return events
+        if now - s.known_end > self.settings.gap_bridge_s:
             self._end_spell(s.known_end, "gap", events)
             self._resolve_unknown(events)
+        elif s.spell_start is not None and s.posture in SEDENTARY and s.upright_start is None:
+            self._fire_prompts(s.known_end, math.floor(now) + 1, events)
         return events
 
     # ----------------------------------------------------------------- internals
@@ -386,7 +396,8 @@ class AlertPolicy:
     def _resolve_stood(self, upright_start: int, events: list[Event]) -> None:
         self._resolve_expired(upright_start, events)
         for prompt_id, ts in self._s.pending:
-            events.append(PromptOutcome(prompt_id, ts, True, upright_start - ts))
+            # max(0, ...): a prompt fired by tick() may precede data showing the person already up.
+            events.append(PromptOutcome(prompt_id, ts, True, max(0, upright_start - ts)))
         self._s.pending = []
 
     def _resolve_expired(self, now: int, events: list[Event]) -> None:

@@ -49,6 +49,8 @@ STATE_EVERY_S = 60
 #: Samples re-read before the resume point after a restart, so the classifier's filters settle.
 WARMUP_S = 30
 SOURCE_RETRY_MAX_S = 30.0
+#: Live mode: how often the policy's clock advances between chunks (a due prompt waits at most this).
+TICK_S = 0.25
 #: The weekly report goes out on Monday at this local hour (data time).
 WEEKLY_HOUR = 7
 WEEKLY_STATE_KEY = "pipeline.weekly"
@@ -132,6 +134,7 @@ class Pipeline:
         self._last_state = -1.0
         self._state_posture: Posture | None = None
         self._battery: int | None = None
+        self._newest: tuple[float, float] | None = None  # (newest sample time, monotonic when it came)
         self._resume_at = self._resume_point()
 
     # ------------------------------------------------------------------ set-up
@@ -214,6 +217,8 @@ class Pipeline:
     # ------------------------------------------------------------------ the data path
     def process_chunk(self, chunk: SampleChunk) -> None:
         """One chunk through classifier, store and policy (synchronous: benchmarks call it directly)."""
+        if len(chunk):
+            self._newest = (float(chunk.t[-1]), time.monotonic())
         battery = getattr(self.source, "battery_percent", None)
         if battery is not None and battery != self._battery and len(chunk):
             self._battery = int(battery)
@@ -275,8 +280,13 @@ class Pipeline:
 
     # ------------------------------------------------------------------ commands and clock
     def _now(self) -> float:
+        """The clock: in live mode, the newest sample's time advanced by the wall time since it came
+        (immune to an offset between the sensor's clock and ours); otherwise the data time."""
         if self.live_clock:
-            return self.live_clock()
+            if self._newest is None:
+                return self.live_clock()
+            sample_t, arrived = self._newest
+            return sample_t + (time.monotonic() - arrived)
         return self._data_time if self._data_time is not None else time.time()
 
     def _apply_commands(self) -> None:
@@ -307,7 +317,7 @@ class Pipeline:
 
     async def _tick_forever(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(TICK_S)
             try:
                 self._apply_commands()
                 if self._data_time is not None:

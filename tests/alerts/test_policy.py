@@ -177,6 +177,21 @@ def test_tick_without_data_ends_the_spell_after_the_bridge():
     assert isinstance(ended, SpellEnded) and ended.reason == "gap" and ended.end == MONDAY_8 + 20 * MIN
 
 
+def test_tick_fires_a_due_prompt_while_data_lags_within_the_bridge():
+    policy = utc_policy()
+    policy.receive(day_series(("sitting", 30 * MIN - 3)))  # the classifier is 3 s behind the clock
+    (prompt,) = prompts(policy.tick(MONDAY_8 + 30 * MIN + 0.4))
+    assert prompt.ts == MONDAY_8 + 30 * MIN and prompt.level == 1
+    later = policy.receive(day_series(("sitting", 60), start=MONDAY_8 + 30 * MIN - 3))
+    assert prompts(later) == []  # the data confirming it does not prompt again
+
+
+def test_tick_does_not_prompt_during_a_short_stand():
+    policy = utc_policy()
+    policy.receive(day_series(("sitting", 29 * MIN), ("standing", 30)))
+    assert prompts(policy.tick(MONDAY_8 + 31 * MIN)) == []
+
+
 def test_seconds_already_seen_are_ignored():
     policy = utc_policy()
     series = day_series(("sitting", 35 * MIN))
