@@ -3,7 +3,9 @@
 Thigh frame (the classifier relies on it): **x** is the thigh long axis pointing from the knee to the hip,
 so an upright thigh reads x = +1 g (what acti-motus / Acti4 expect from a front mounting); **z** points out
 of the front of the thigh (sitting puts gravity on z: z = +1 g with the thigh horizontal); **y** completes
-a right-handed frame (y = z x x, pointing to the person's left on the right thigh). The sensor reads
+a right-handed frame (y = z x x, pointing to the person's left on the right thigh). Acti4/acti-motus
+put z *into* the thigh for a front sensor (z = -1 g sitting); in this frame their forward/backward angle
+is FB = +asin(z/|a|). ``Simulator.thigh_angles`` gives the true kinematic angles. The sensor reads
 ``sensor_vector = rotation @ thigh_vector`` where ``rotation`` depends on the mounting:
 
 * ``front``: identity;

@@ -70,3 +70,11 @@ def test_bad_options_fail_with_one_clear_line(tmp_path, capsys, extra: list[str]
 def test_unknown_output_suffix_is_refused(tmp_path, capsys) -> None:
     assert main(["simulate", "--hours", "0.1", "--out", str(tmp_path / "x.txt")]) == 2
     assert ".csv or .npz" in capsys.readouterr().err
+
+
+def test_iso_option_writes_utc_timestamps_that_read_back(tmp_path, capsys) -> None:
+    out = tmp_path / "iso.csv"
+    assert main(["simulate", "--hours", "0.05", "--rate", "12.5", "--out", str(out), "--iso", "--quiet"]) == 0
+    first_row = out.read_text().splitlines()[1]
+    assert first_row.startswith("2026-11-16T08:00:00.") and first_row.split(",")[0].endswith("Z")
+    assert len(read_recording(out)) == 2250
