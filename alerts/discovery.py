@@ -18,7 +18,7 @@ import json
 from alerts.mqtt import Topics
 from analysis.postures import Posture
 
-ORIGIN = {"name": "sitless", "url": "https://github.com/sitless/sitless"}
+ORIGIN = {"name": "sitless"}
 
 
 def discovery_topic(device_id: str, discovery_prefix: str = "homeassistant") -> str:

@@ -20,145 +20,47 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import MQTTErrorCode
 
+from alerts.mqtt_config import (
+    BrokerAddress,
+    MqttError,
+    MqttSettings,
+    Topics,
+    describe_connect_error,
+    describe_refusal,
+    make_client,
+    normalise_device_id,
+    parse_broker_url,
+    topics_for,
+)
 from alerts.payloads import Command, CommandPayloadError, dumps, parse_command
+
+__all__ = [
+    "BrokerAddress",
+    "MqttError",
+    "MqttPublisher",
+    "MqttSettings",
+    "Outbox",
+    "Topics",
+    "normalise_device_id",
+    "parse_broker_url",
+    "publish_retained",
+    "topics_for",
+]
 
 log = logging.getLogger(__name__)
 
 #: Reconnect back-off doubles from 1 s up to this (short: a prompt waiting for a broker is late).
 MAX_BACKOFF_S = 10.0
 LOOP_TIMEOUT_S = 0.02  # how long the owner thread waits on the socket between queued jobs
-_DEVICE_ID_RE = re.compile(r"[^a-z0-9_-]+")
-
-
-class MqttError(Exception):
-    """Cannot talk to the broker (address, TLS, login) or a bad ``[mqtt]`` setting; says what to fix."""
-
-
-@dataclass
-class MqttSettings:
-    """Table ``[mqtt]`` of the config file."""
-
-    #: mqtt://host:port or mqtts://host:port (TLS); None: do not publish.
-    url: str | None = None
-    #: Names the topics and the client id; default: derived from the sensor.
-    device_id: str | None = None
-    protocol: str = "5"  # "5" or "3.1.1"
-    client_id: str | None = None  # default "sitless-<device_id>" (stable, so the session persists)
-    prefix: str | None = None  # default "sitless/<device_id>/" (same key as `sitless report --publish`)
-    username: str | None = None
-    password: str | None = None
-    ca_certs: Path | None = None
-    certfile: Path | None = None
-    keyfile: Path | None = None
-    keepalive_s: int = 30
-    session_expiry_s: int = 7 * 24 * 3600
-    discovery: bool = True
-    discovery_prefix: str = "homeassistant"
-
-    def __post_init__(self) -> None:
-        if self.protocol not in ("5", "3.1.1"):
-            raise ValueError(f'protocol must be "5" or "3.1.1", got {self.protocol!r}')
-        if self.url is not None:
-            parse_broker_url(self.url)
-        for name in ("ca_certs", "certfile", "keyfile"):
-            path = getattr(self, name)
-            if path is not None and not Path(path).expanduser().is_file():
-                raise ValueError(f"{name}: no such file {path}")
-        if self.keepalive_s < 5 or self.session_expiry_s < 0:
-            raise ValueError("keepalive_s must be >= 5 and session_expiry_s >= 0")
-
-    def with_environment(self, environ: dict[str, str] | None = None) -> MqttSettings:
-        """Credentials from the environment override the file (containers, systemd credentials)."""
-        env = os.environ if environ is None else environ
-        return replace(
-            self,
-            username=env.get("SITLESS_MQTT_USERNAME") or self.username,
-            password=env.get("SITLESS_MQTT_PASSWORD") or self.password,
-        )
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
-    if parts.username or parts.password:
-        raise ValueError(
-            "broker URL must not contain credentials (they would show in process lists and logs); "
-            "put username/password in [mqtt] or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD"
-        )
-    if not parts.hostname:
-        raise ValueError(f"broker URL {url!r} has no host")
-    tls = parts.scheme in ("mqtts", "ssl")
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError:
-        raise ValueError(f"broker URL {url!r} has an invalid port") from None
-    return BrokerAddress(parts.hostname, port, tls)
-
-
-def normalise_device_id(text: str) -> str:
-    """A topic- and client-id-safe device id: "C0:FF:EE:00:00:01" -> "c0ffee000001"."""
-    cleaned = _DEVICE_ID_RE.sub("", text.lower().replace(":", ""))
-    return cleaned or "sensor"
-
-
-@dataclass(frozen=True)
-class Topics:
-    prefix: str
-
-    @property
-    def availability(self) -> str:
-        return self.prefix + "availability"
-
-    @property
-    def state(self) -> str:
-        return self.prefix + "state"
-
-    @property
-    def prompt(self) -> str:
-        return self.prefix + "prompt"
-
-    @property
-    def report_weekly(self) -> str:
-        return self.prefix + "report/weekly"
-
-    @property
-    def error(self) -> str:
-        return self.prefix + "error"
-
-    def cmd(self, name: str) -> str:
-        return self.prefix + "cmd/" + name
-
-
-def topics_for(settings: MqttSettings, device_id: str) -> Topics:
-    prefix = settings.prefix or f"sitless/{device_id}/"
-    return Topics(prefix if prefix.endswith("/") else prefix + "/")
 
 
 class Outbox(Protocol):
@@ -167,72 +69,6 @@ class Outbox(Protocol):
     def outbox_pending(self) -> list: ...
 
     def outbox_done(self, message_id: str) -> None: ...
-
-
-def describe_connect_error(error: BaseException, address: BrokerAddress) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return (
-            f"{address}: the broker's TLS certificate is not trusted ({error.verify_message}); "
-            "set [mqtt] ca_certs to the CA certificate that signed it"
-        )
-    if isinstance(error, ssl.SSLError):
-        return f"{address}: TLS handshake failed ({error.reason or error}); is it a TLS listener?"
-    if isinstance(error, ConnectionRefusedError):
-        return f"{address}: connection refused (is the broker running and listening there?)"
-    if isinstance(error, socket.gaierror):
-        return f"{address}: cannot resolve host {address.host!r}"
-    if isinstance(error, TimeoutError | socket.timeout):
-        return f"{address}: no answer from the broker (timeout)"
-    if isinstance(error, OSError):
-        return f"{address}: {error.strerror or error}"
-    return f"{address}: {type(error).__name__}: {error}"
-
-
-def describe_refusal(reason: object, address: BrokerAddress, username: str | None) -> str:
-    code = getattr(reason, "value", reason)
-    if code in (134, 135, 4, 5):
-        who = f"for user {username!r}" if username else "(no username was given)"
-        return (
-            f"{address}: the broker refused the login {who}: {reason}; check username/password in [mqtt] "
-            "of the config file or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD"
-        )
-    return f"{address}: the broker refused the connection: {reason}"
-
-
-def make_client(
-    settings: MqttSettings, client_id: str, *, persistent: bool = True
-) -> tuple[paho.Client, BrokerAddress, Properties | None]:
-    """A configured, unconnected paho client (shared by the publisher and the one-shot helper)."""
-    if settings.url is None:
-        raise MqttError("no broker configured: set [mqtt] url or pass --broker mqtt://host:port")
-    try:
-        address = parse_broker_url(settings.url)
-    except ValueError as error:
-        raise MqttError(str(error)) from None
-    v5 = settings.protocol == "5"
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-        clean_session=None if v5 else not persistent,
-    )
-    if settings.username:
-        client.username_pw_set(settings.username, settings.password)
-    if address.tls or settings.ca_certs:
-        try:
-            client.tls_set(
-                ca_certs=str(settings.ca_certs) if settings.ca_certs else None,
-                certfile=str(settings.certfile) if settings.certfile else None,
-                keyfile=str(settings.keyfile) if settings.keyfile else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        except (ssl.SSLError, OSError) as error:
-            raise MqttError(f"cannot load the TLS files from [mqtt]: {error}") from None
-    properties = None
-    if v5 and persistent:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = settings.session_expiry_s
-    return client, address, properties
 
 
 class MqttPublisher:

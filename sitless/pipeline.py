@@ -170,7 +170,13 @@ class Pipeline:
                     session = self.store.start_session(
                         self.sensor_id, getattr(self.source, "name", None), float(chunk.t[0])
                     )
-                self.process_chunk(chunk)
+                if self.retry_source:
+                    try:
+                        self.process_chunk(chunk)
+                    except Exception:  # noqa: BLE001 - live: log, drop the chunk, keep watching
+                        log.exception("a chunk of %d samples could not be processed; dropped", len(chunk))
+                else:
+                    self.process_chunk(chunk)  # a replay fails loudly instead
                 await asyncio.sleep(0)
             self._handle_postures(self.classifier.flush())
         finally:

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from firmware_bridge.recordings import RecordingError, iter_recording
@@ -26,8 +27,10 @@ classifier, alert policy, store and MQTT publisher as `sitless run`. The recordi
 drive the clock, so a prompt fires at the data moment it would have fired live, whatever the speed.
 
 The store is always written (postures, prompts and their outcomes). Prompts are published only when a
-broker is given (--broker or [mqtt] url in the config file). Replaying the same file again continues
-where the last replay stopped (an interrupted replay resumes; a finished one has nothing left to do).
+broker is given (--broker or [mqtt] url in the config file), on the same topics as the daemon: while
+`sitless run` is running, replay with a config that sets another [mqtt] device_id. Replaying the same
+file again continues where the last replay stopped (an interrupted replay resumes; a finished one has
+nothing left to do).
 """
 
 EPILOG = """\
@@ -73,6 +76,10 @@ def main(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.input}: no such file")
     settings = load_settings(args.config, broker=args.broker)
     device_id = default_device_id(settings.mqtt)
+    # Its own (stable) client id: sharing the daemon's would make the broker drop one for the other.
+    settings.mqtt = replace(
+        settings.mqtt, client_id=f"{settings.mqtt.client_id or 'sitless-' + device_id}-replay"
+    )
     prompts: list[dict] = []
     store = open_store(settings, args.store)
     try:
