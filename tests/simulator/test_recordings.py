@@ -7,6 +7,8 @@ import stat
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.samples import SampleChunk
 from firmware_bridge.recordings import (
@@ -194,3 +196,24 @@ def test_a_cut_npz_file_is_reported_not_crashed_on(tmp_path, samples) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(RecordingError, match="cut.npz"):
         read_recording(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.floats(0.0, 9e9),
+    steps=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=30),
+    values=st.data(),
+)
+def test_csv_formatter_round_trips_any_sample_within_sensor_range(
+    tmp_path_factory, start, steps, values
+) -> None:
+    t = start + np.cumsum(steps)
+    xyz = np.array(
+        values.draw(st.lists(st.tuples(*[st.floats(-9.9, 9.9)] * 3), min_size=len(t), max_size=len(t))),
+        dtype=np.float32,
+    ).reshape(-1, 3)
+    path = tmp_path_factory.mktemp("fmt") / "r.csv"
+    write_recording(path, SampleChunk(t, xyz))
+    back = read_recording(path)
+    assert np.allclose(back.t, t, atol=2e-6, rtol=0)
+    assert np.allclose(back.xyz, xyz, atol=6e-6, rtol=0)
