@@ -27,69 +27,75 @@ CLIP_G = 8.0
 #: the largest |a| (g) in the second.
 N, SX, SY, SZ, SXX, SYY, SZZ, MAXM = range(8)
 N_COLUMNS = 8
-#: Seconds with a total variance above this (SD 0.05 g) get their largest |a| computed.
-PEAK_MIN_VARIANCE_G2 = 0.05**2
 
 
-def second_rows(t: np.ndarray, xyz: np.ndarray, first: int, stop: int) -> np.ndarray:
+def second_rows(
+    t: np.ndarray, xyz: np.ndarray, first: int, stop: int, scratch: Scratch | None = None
+) -> np.ndarray:
     """Rows for seconds ``first .. stop-1`` from samples inside that range with non-decreasing seconds."""
     rows = np.zeros((stop - first, N_COLUMNS))
     if not len(t):
         return rows
     if stop - first == 1:
-        return _one_second_row(xyz)[None, :]
+        rows[0] = _one_second_row(xyz)
+        return rows
     edges = np.searchsorted(t, np.arange(first, stop + 1, dtype=np.float64))
     counts = np.diff(edges)
     present = np.flatnonzero(counts)
     starts = edges[present]
-    limit = CLIP_G * QUANTUM
-    q = np.multiply(xyz, np.float32(QUANTUM), dtype=np.float32)
-    np.clip(q, -limit, limit, out=q)
-    np.rint(q, out=q)
-    squares = np.square(q, dtype=np.float64)
+    q, squares = _quantised_axes(xyz, scratch)
     n = counts[present]
     # float32 adds integers below 2**24 exactly: |k| <= 2**15 times at most 256 samples in a second.
     accumulate = np.float32 if n.max() <= 256 else np.float64
     rows[present, N] = n
-    rows[present, SX : SZ + 1] = np.add.reduceat(q, starts, axis=0, dtype=accumulate) / QUANTUM
-    rows[present, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=0) / (QUANTUM * QUANTUM)
-    # The largest |a| only matters in seconds that move (it finds heel strikes); skip still seconds
-    # (their row keeps the mean's magnitude, a lower bound that no step threshold comes near).
-    sums = rows[present]
-    per_axis = sums[:, SXX : SZZ + 1] / n[:, None] - (sums[:, SX : SZ + 1] / n[:, None]) ** 2
-    lively = (per_axis[:, 0] + per_axis[:, 1]) + per_axis[:, 2] > PEAK_MIN_VARIANCE_G2
-    mean2 = sums[:, SX : SZ + 1] ** 2
-    rows[present, MAXM] = np.sqrt((mean2[:, 0] + mean2[:, 1]) + mean2[:, 2]) / n
-    if lively.any():
-        chosen = np.repeat(lively, n)
-        selected = squares[chosen]
-        magnitude2 = selected[:, 0] + selected[:, 1]
-        magnitude2 += selected[:, 2]
-        offsets = np.concatenate(([0], np.cumsum(n[lively])[:-1]))
-        rows[present[lively], MAXM] = np.sqrt(np.maximum.reduceat(magnitude2, offsets)) / QUANTUM
+    rows[present, SX : SZ + 1] = np.add.reduceat(q, starts, axis=1, dtype=accumulate).T / QUANTUM
+    rows[present, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=1).T / (QUANTUM * QUANTUM)
+    magnitude2 = squares[0] + squares[1]
+    magnitude2 += squares[2]
+    rows[present, MAXM] = np.sqrt(np.maximum.reduceat(magnitude2, starts)) / QUANTUM
     return rows
 
 
-def _one_second_row(xyz: np.ndarray) -> np.ndarray:
-    """The live path's usual case, with fewer numpy calls; sums are exact, so the result is the same
-    bits as ``np.add.reduceat`` gives."""
+class Scratch:
+    """Work arrays reused from chunk to chunk: fresh multi-megabyte arrays per chunk cost page faults."""
+
+    def __init__(self) -> None:
+        self.q = np.empty((3, 0), np.float32)
+        self.squares = np.empty((3, 0), np.float64)
+
+    def arrays(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.q.shape[1] < n:
+            self.q = np.empty((3, n), np.float32)
+            self.squares = np.empty((3, n), np.float64)
+        return self.q[:, :n], self.squares[:, :n]
+
+
+def _quantised_axes(xyz: np.ndarray, scratch: Scratch | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Quantised values (3 x N float32, axis-major so each axis is contiguous) and their squares."""
     limit = CLIP_G * QUANTUM
-    q = np.multiply(xyz, np.float32(QUANTUM), dtype=np.float32)
+    if scratch is None:
+        q, squares = np.empty((3, len(xyz)), np.float32), np.empty((3, len(xyz)), np.float64)
+    else:
+        q, squares = scratch.arrays(len(xyz))
+    np.multiply(xyz.T, np.float32(QUANTUM), out=q)
     np.clip(q, -limit, limit, out=q)
     np.rint(q, out=q)
-    squares = np.square(q, dtype=np.float64)
-    n = len(q)
+    np.square(q, out=squares, dtype=np.float64)
+    return q, squares
+
+
+def _one_second_row(xyz: np.ndarray) -> np.ndarray:
+    """The live path's usual case, with fewer numpy calls; sums are exact, so the result has the same
+    bits as ``np.add.reduceat`` gives."""
+    q, squares = _quantised_axes(xyz)
+    n = q.shape[1]
     row = np.empty(N_COLUMNS)
     row[N] = n
-    row[SX : SZ + 1] = q.sum(axis=0, dtype=np.float32 if n <= 256 else np.float64) / QUANTUM
-    row[SXX : SZZ + 1] = squares.sum(axis=0) / (QUANTUM * QUANTUM)
-    per_axis = row[SXX : SZZ + 1] / n - (row[SX : SZ + 1] / n) ** 2
-    variance = (per_axis[0] + per_axis[1]) + per_axis[2]  # the same order of adds as second_rows
-    if variance > PEAK_MIN_VARIANCE_G2:
-        row[MAXM] = np.sqrt(squares.sum(axis=1).max()) / QUANTUM  # exact integers: any order
-    else:
-        mean2 = row[SX : SZ + 1] ** 2
-        row[MAXM] = np.sqrt((mean2[0] + mean2[1]) + mean2[2]) / n
+    row[SX : SZ + 1] = q.sum(axis=1, dtype=np.float32 if n <= 256 else np.float64) / QUANTUM
+    row[SXX : SZZ + 1] = squares.sum(axis=1) / (QUANTUM * QUANTUM)
+    magnitude2 = squares[0] + squares[1]
+    magnitude2 += squares[2]
+    row[MAXM] = np.sqrt(magnitude2.max()) / QUANTUM
     return row
 
 
@@ -107,6 +113,7 @@ class SecondAccumulator:
         self._pending_t: list[np.ndarray] = []  # samples of the open second
         self._pending_xyz: list[np.ndarray] = []
         self.dropped = 0
+        self._scratch = Scratch()
 
     def push(self, chunk: SampleChunk) -> tuple[int, np.ndarray]:
         empty = np.zeros((0, N_COLUMNS))
@@ -116,8 +123,8 @@ class SecondAccumulator:
         open_second = self._open_second
         first_floor, last_floor = np.floor(t[0]), np.floor(t[-1])
         if open_second is not None and first_floor == last_floor == open_second and _sorted(t):
-            self._pending_t.append(t)  # the common BLE case: the packet stays in the open second
-            self._pending_xyz.append(xyz)
+            self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
+            self._pending_xyz.append(xyz.copy())
             return open_second, empty
         if not (_sorted(t) and (open_second is None or first_floor >= open_second)):
             t, xyz = self._drop_backwards(t, xyz)
@@ -127,16 +134,23 @@ class SecondAccumulator:
             self._open_second = int(np.floor(t[0]))
         newest = int(np.floor(t[-1]))
         if newest == self._open_second:
-            self._pending_t.append(t)
-            self._pending_xyz.append(xyz)
+            self._pending_t.append(t.copy())
+            self._pending_xyz.append(xyz.copy())
             return newest, empty
         first = self._open_second
         split = int(np.searchsorted(t, float(newest)))
-        done_t = np.concatenate([*self._pending_t, t[:split]]) if self._pending_t else t[:split]
-        done_xyz = np.concatenate([*self._pending_xyz, xyz[:split]]) if self._pending_xyz else xyz[:split]
-        self._pending_t, self._pending_xyz = [t[split:]], [xyz[split:]]
+        # The open second (carried samples plus this chunk's first ones) is summed on its own so a large
+        # chunk is never copied; rows are per second, so the split changes nothing.
+        head = int(np.searchsorted(t[:split], float(first + 1)))
+        open_t = np.concatenate([*self._pending_t, t[:head]])
+        open_xyz = np.concatenate([*self._pending_xyz, xyz[:head]])
+        rows = np.empty((newest - first, N_COLUMNS))
+        rows[:1] = second_rows(open_t, open_xyz, first, first + 1)
+        rows[1:] = second_rows(t[head:split], xyz[head:split], first + 1, newest, self._scratch)
+        # Copies: the caller may reuse its buffers for the next chunk.
+        self._pending_t, self._pending_xyz = [t[split:].copy()], [xyz[split:].copy()]
         self._open_second = newest
-        return first, second_rows(done_t, done_xyz, first, newest)
+        return first, rows
 
     def flush(self) -> tuple[int, np.ndarray]:
         """End of data: the open second is complete."""

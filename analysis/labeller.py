@@ -62,12 +62,12 @@ class SecondLabeller:
         safe = np.maximum(count, 1.0)
         mean = window[:, F.SX : F.SZ + 1] / safe[:, None]
         variance = window[:, F.SXX : F.SZZ + 1] / safe[:, None] - mean * mean
-        sd_total = np.sqrt(np.maximum(variance.sum(axis=1), 0.0))
+        sd_total = np.sqrt(np.maximum(_sum3(variance), 0.0))
         has_sd = count >= MIN_SAMPLES_FOR_SD
         # Orientation from the second itself (no half-second lag); movement from the 2-s window.
         own = sums[:, F.SX : F.SZ + 1] / np.maximum(sums[:, F.N], 1.0)[:, None]
         own = np.where(has_data[:, None], own, mean)
-        norm = np.sqrt((own * own).sum(axis=1))
+        norm = np.sqrt(_dot(own, own))
         gravity = own / np.maximum(norm, 1e-9)[:, None]
 
         # --- non-wear (see analysis/nonwear.py) -------------------------------------------------------
@@ -102,7 +102,7 @@ class SecondLabeller:
         walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
         walk_sums = walk_sums.astype(np.float64)  # int64 squares of long sums would overflow
         learned = walk_counts >= s.reference_min_walk_s
-        up = walk_sums / np.maximum(np.sqrt((walk_sums * walk_sums).sum(axis=1)), 1.0)[:, None]
+        up = walk_sums / np.maximum(np.sqrt(_dot(walk_sums, walk_sums)), 1.0)[:, None]
         if self.calibration_up is not None:
             fallback = np.broadcast_to(self.calibration_up, up.shape)
         else:
@@ -115,13 +115,13 @@ class SecondLabeller:
         if learned[-1] or self.calibration_up is not None:
             self._up_now = up[-1].copy()
         # Angles are compared through their cosines (same decisions, no arccos per second).
-        cos_incl = (gravity * up).sum(axis=1)
+        cos_incl = _dot(gravity, up)
         seated = cos_incl <= self._cos_sit
 
         # --- sitting vs lying: rotation about the thigh axis against the learned sitting direction ------
         sedentary = worn & seated & ~moving
         across = gravity - cos_incl[:, None] * up
-        across_unit = across / np.maximum(np.sqrt((across * across).sum(axis=1)), 1e-9)[:, None]
+        across_unit = across / np.maximum(np.sqrt(_dot(across, across)), 1e-9)[:, None]
         # The front of the thigh is learned where it is unambiguous: the first seconds after sitting down
         # from upright (one sits before lying down; rolling over while lying teaches nothing).
         upright_worn = worn & ~seated
@@ -130,8 +130,8 @@ class SecondLabeller:
         just_sat = sedentary & learned & (seconds - last_upright <= s.forward_learn_after_upright_s)
         forward_sums, forward_counts = self._sedentary.update(just_sat, quantise_units(across_unit), resets)
         forward_sums = forward_sums.astype(np.float64)  # int64 squares of week-long sums would overflow
-        forward = forward_sums / np.maximum(np.sqrt((forward_sums * forward_sums).sum(axis=1)), 1.0)[:, None]
-        rotated = (across_unit * forward).sum(axis=1) < self._cos_lying
+        forward = forward_sums / np.maximum(np.sqrt(_dot(forward_sums, forward_sums)), 1.0)[:, None]
+        rotated = _dot(across_unit, forward) < self._cos_lying
         lying = learned & (forward_counts >= s.forward_min_sedentary_s) & rotated
 
         # --- rules, in priority order -----------------------------------------------------------------
@@ -152,3 +152,12 @@ class SecondLabeller:
         labels[nonwear] = Posture.NONWEAR
         labels[~has_data] = Posture.UNKNOWN
         return labels
+
+
+def _sum3(a: np.ndarray) -> np.ndarray:
+    """Row sums of an (n, 3) array; column adds are several times faster than ``sum(axis=1)``."""
+    return (a[:, 0] + a[:, 1]) + a[:, 2]
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]) + a[:, 2] * b[:, 2]

@@ -85,12 +85,14 @@ class NonwearDetector:
         present = n >= 2
         safe = np.maximum(n, 1.0)[:, None]
         means = rows[:, F.SX : F.SZ + 1] / safe
-        within = (rows[:, F.SXX : F.SZZ + 1] / safe - means * means).sum(axis=1) / safe[:, 0]
+        per_axis = rows[:, F.SXX : F.SZZ + 1] / safe - means * means
+        within = ((per_axis[:, 0] + per_axis[:, 1]) + per_axis[:, 2]) / safe[:, 0]
         mean_units = np.where(present[:, None], np.round(means * _MEAN_SCALE), 0).astype(np.int64)
         stats = np.zeros((len(rows) + 1, 6), np.int64)
         stats[1:, 0] = present
         stats[1:, 1:4] = mean_units
-        stats[1:, 4] = (mean_units * mean_units).sum(axis=1)
+        squares = mean_units * mean_units
+        stats[1:, 4] = squares[:, 0] + squares[:, 1] + squares[:, 2]
         stats[1:, 5] = np.where(present, np.round(within * _WITHIN_SCALE), 0).astype(np.int64)
         np.cumsum(stats, axis=0, out=stats)
         return stats
@@ -109,7 +111,9 @@ def _drift_excess(stats: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np
     count = sums[:, 0].astype(np.float64)
     safe = np.maximum(count, 1.0)
     total = sums[:, 1:4].astype(np.float64) / _MEAN_SCALE
-    between = sums[:, 4] / (_MEAN_SCALE * _MEAN_SCALE) / safe - (total * total).sum(axis=1) / (safe * safe)
+    between = sums[:, 4] / (_MEAN_SCALE * _MEAN_SCALE) / safe - (
+        total[:, 0] ** 2 + total[:, 1] ** 2 + total[:, 2] ** 2
+    ) / (safe * safe)
     noise = sums[:, 5] / _WITHIN_SCALE / safe  # variance of one per-second mean, summed over axes
     excess = between - noise * (safe - 1.0) / safe
     spread = noise * np.sqrt(2.0 / (3.0 * np.maximum(count - 1.0, 1.0)))
