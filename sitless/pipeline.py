@@ -213,8 +213,8 @@ class Pipeline:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if not self.retry_source:
-                    raise
+                if not self.retry_source or getattr(error, "fatal", False):
+                    raise  # a replay's bad file, or a live problem retrying cannot fix (no BlueZ)
                 failures += 1
                 delay = min(SOURCE_RETRY_MAX_S, 2.0**failures)
                 log.error("sensor source failed (%s); retrying in %.0f s", error, delay)

@@ -100,7 +100,12 @@ def main(args: argparse.Namespace) -> int:
     store = open_store(settings, args.store)
     try:
         pipeline = build_pipeline(settings, store, source, device_id=device_id, live=True)
-        run_until_done(pipeline)
+        try:
+            run_until_done(pipeline)
+        except Exception as error:
+            if getattr(error, "fatal", False):  # e.g. BlueZ not running: the message says what to do
+                raise CommandError(str(error)) from None
+            raise
     finally:
         store.close()
     return 0
