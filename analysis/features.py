@@ -121,8 +121,8 @@ class SecondAccumulator:
             return (self._open_second or 0), empty
         t, xyz = chunk.t, chunk.xyz
         open_second = self._open_second
-        first_floor, last_floor = np.floor(t[0]), np.floor(t[-1])
-        if open_second is not None and first_floor == last_floor == open_second and _sorted(t):
+        first_floor = np.floor(t[0])
+        if open_second is not None and np.floor(t.min()) == np.floor(t.max()) == open_second:
             self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
             self._pending_xyz.append(xyz.copy())
             return open_second, empty

@@ -44,6 +44,38 @@ class SecondLabeller:
     def current_up(self) -> np.ndarray | None:
         return self._up_now
 
+    def _remounts(self, first: int, seconds: np.ndarray, worn: np.ndarray, nonwear: np.ndarray) -> np.ndarray:
+        """Worn seconds that follow a long enough off-body stretch or data gap: learn again from there."""
+        s = self.s
+        if worn.all():  # the usual case: only the first second can follow a break
+            resets = np.zeros(len(worn), bool)
+            resets[0] = (self._nonwear_cumulative - self._nonwear_last_worn >= s.relearn_after_nonwear_s) or (
+                first - self._last_worn - 1 >= s.relearn_after_gap_min * 60.0
+            )
+            self._last_worn = int(seconds[-1])
+            self._nonwear_last_worn = self._nonwear_cumulative
+            return resets
+        last_worn_before = np.concatenate(
+            ([self._last_worn], last_index_where(worn, first, self._last_worn)[:-1])
+        )
+        self._last_worn = int(max(self._last_worn, seconds[worn][-1])) if worn.any() else self._last_worn
+        nonwear_through = self._nonwear_cumulative + np.cumsum(nonwear, dtype=np.int64)
+        nonwear_before = nonwear_through - nonwear
+        # Nonwear seconds between the last worn second and s: count via the running total at that second.
+        offset_index = np.minimum(last_worn_before - first, len(worn) - 1)
+        at_last_worn = np.where(
+            offset_index >= 0, nonwear_through[np.maximum(offset_index, 0)], self._nonwear_last_worn
+        )
+        nonwear_run = nonwear_before - at_last_worn
+        gap_run = seconds - last_worn_before - 1
+        resets = worn & (
+            (nonwear_run >= s.relearn_after_nonwear_s) | (gap_run >= s.relearn_after_gap_min * 60.0)
+        )
+        if worn.any():
+            self._nonwear_last_worn = int(nonwear_through[np.flatnonzero(worn)[-1]])
+        self._nonwear_cumulative = int(nonwear_through[-1])
+        return resets
+
     def label(self, first: int, sums: np.ndarray) -> np.ndarray:
         n_seconds = len(sums)
         if not n_seconds:
@@ -74,26 +106,7 @@ class SecondLabeller:
         nonwear = self._nonwear.detect(first, sums, sd_total, gravity, has_sd)
         worn = has_data & ~nonwear
 
-        # --- re-mounting: a worn second after a long enough off-body stretch or data gap ---------------
-        last_worn_before = np.concatenate(
-            ([self._last_worn], last_index_where(worn, first, self._last_worn)[:-1])
-        )
-        self._last_worn = int(max(self._last_worn, seconds[worn][-1])) if worn.any() else self._last_worn
-        nonwear_through = self._nonwear_cumulative + np.cumsum(nonwear, dtype=np.int64)
-        nonwear_before = nonwear_through - nonwear
-        # Nonwear seconds between the last worn second and s: count via the running total at that second.
-        offset_index = np.minimum(last_worn_before - first, n_seconds - 1)
-        at_last_worn = np.where(
-            offset_index >= 0, nonwear_through[np.maximum(offset_index, 0)], self._nonwear_last_worn
-        )
-        nonwear_run = nonwear_before - at_last_worn
-        gap_run = seconds - last_worn_before - 1
-        resets = worn & (
-            (nonwear_run >= s.relearn_after_nonwear_s) | (gap_run >= s.relearn_after_gap_min * 60.0)
-        )
-        if worn.any():
-            self._nonwear_last_worn = int(nonwear_through[np.flatnonzero(worn)[-1]])
-        self._nonwear_cumulative = int(nonwear_through[-1])
+        resets = self._remounts(first, seconds, worn, nonwear)
 
         # --- upright reference from steps (rotation invariant) ---------------------------------------
         moving = has_sd & (sd_total > s.move_sd_g)
@@ -112,8 +125,7 @@ class SecondLabeller:
             fallback = np.zeros_like(up)
             fallback[:, 0] = sign
         up = np.where(learned[:, None], up, fallback)
-        if learned[-1] or self.calibration_up is not None:
-            self._up_now = up[-1].copy()
+        self._up_now = up[-1].copy() if learned[-1] or self.calibration_up is not None else None
         # Angles are compared through their cosines (same decisions, no arccos per second).
         cos_incl = _dot(gravity, up)
         seated = cos_incl <= self._cos_sit

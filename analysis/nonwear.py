@@ -39,7 +39,9 @@ class NonwearDetector:
     def __init__(self, settings: ClassifierSettings) -> None:
         self.s = settings
         self._width = settings.nonwear_window_s
-        self._history = np.zeros((self._width - 1, F.N_COLUMNS))
+        # Cumulative window statistics through each of the last ``width`` seconds (zeros before data).
+        self._cumulative = np.zeros((self._width, 6), np.int64)
+        self._cos_flat = np.cos(np.radians(settings.nonwear_flat_deg))
         self._last_not_calm: int | None = None
         self._last_not_quiet: int | None = None
         self._last_strict = -(2**62)
@@ -59,7 +61,8 @@ class NonwearDetector:
         calm_for = seconds - last_not_calm
 
         stats = self._window_stats(sums)
-        flat = np.abs(gravity).max(axis=1) > np.cos(np.radians(s.nonwear_flat_deg))
+        g = np.abs(gravity)
+        flat = np.maximum(np.maximum(g[:, 0], g[:, 1]), g[:, 2]) > self._cos_flat
         z = np.where(flat, s.nonwear_flat_z, s.nonwear_tilted_z)
         drift = s.nonwear_min_drift_g**2
         excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
@@ -78,35 +81,37 @@ class NonwearDetector:
         return has_data & ((calm & no_drift) | long_still)
 
     def _window_stats(self, sums: np.ndarray) -> np.ndarray:
-        """Cumulative integer statistics; row ``width - 1 + k + 1`` closes second k of the batch."""
-        rows = np.concatenate([self._history, sums])
-        self._history = rows[len(rows) - (self._width - 1) :].copy()
-        n = rows[:, F.N]
+        """Integer statistics of each second (has data, quantised mean, its square, within-variance / n),
+        cumulated through each second: the last ``width`` carried rows, then one row per new second."""
+        n = sums[:, F.N]
         present = n >= 2
         safe = np.maximum(n, 1.0)[:, None]
-        means = rows[:, F.SX : F.SZ + 1] / safe
-        per_axis = rows[:, F.SXX : F.SZZ + 1] / safe - means * means
+        means = sums[:, F.SX : F.SZ + 1] / safe
+        per_axis = sums[:, F.SXX : F.SZZ + 1] / safe - means * means
         within = ((per_axis[:, 0] + per_axis[:, 1]) + per_axis[:, 2]) / safe[:, 0]
         mean_units = np.where(present[:, None], np.round(means * _MEAN_SCALE), 0).astype(np.int64)
-        stats = np.zeros((len(rows) + 1, 6), np.int64)
-        stats[1:, 0] = present
-        stats[1:, 1:4] = mean_units
+        stats = np.empty((len(sums), 6), np.int64)
+        stats[:, 0] = present
+        stats[:, 1:4] = mean_units
         squares = mean_units * mean_units
-        stats[1:, 4] = squares[:, 0] + squares[:, 1] + squares[:, 2]
-        stats[1:, 5] = np.where(present, np.round(within * _WITHIN_SCALE), 0).astype(np.int64)
+        stats[:, 4] = squares[:, 0] + squares[:, 1] + squares[:, 2]
+        stats[:, 5] = np.where(present, np.round(within * _WITHIN_SCALE), 0).astype(np.int64)
         np.cumsum(stats, axis=0, out=stats)
-        return stats
+        stats += self._cumulative[-1]
+        cumulative = np.concatenate([self._cumulative, stats])
+        self._cumulative = cumulative[-self._width :].copy()
+        return cumulative
 
 
 def _drift_excess(stats: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Over the last ``window[k]`` seconds up to second k: the variance of the per-second means beyond
+    """Over the last ``window[k]`` seconds up to second k (``stats`` cumulates through each second, the
+    batch's seconds last): the variance of the per-second means beyond
     what white noise explains (g^2, summed over axes), its standard error under pure noise, and the
     number of seconds with data.
 
     int64 sums may wrap around on very long batches; differences of wrapped sums are still exact."""
     batch = len(window)
-    width = len(stats) - batch
-    stop = np.arange(width, width + batch)
+    stop = np.arange(len(stats) - batch, len(stats))
     sums = stats[stop] - stats[stop - window]
     count = sums[:, 0].astype(np.float64)
     safe = np.maximum(count, 1.0)

@@ -24,6 +24,8 @@ def quantise_units(vectors: np.ndarray) -> np.ndarray:
 def last_index_where(flags: np.ndarray, first_index: int, carried: int) -> np.ndarray:
     """For each position, the absolute index of the latest flagged position at or before it
     (``carried`` if none in this batch). ``first_index`` is the absolute index of position 0."""
+    if len(flags) == 1:  # the live path, one second at a time
+        return np.array([first_index if flags[0] else carried], np.int64)
     positions = np.where(flags, np.arange(first_index, first_index + len(flags), dtype=np.int64), carried)
     return np.maximum.accumulate(positions) if len(positions) else positions
 
@@ -49,6 +51,9 @@ class SlidingWindow:
 
         Returns (sums, counts) per second."""
         carried = len(self.recent)
+        if not contributes.any() and not resets.any():  # nothing changes (integer sums: same result)
+            total = self.recent.sum(axis=0)
+            return np.broadcast_to(total, (len(contributes), self.dims)), np.full(len(contributes), carried)
         values = np.concatenate([self.recent, vectors[contributes]])
         cumulative = np.zeros((len(values) + 1, self.dims), np.int64)
         np.cumsum(values, axis=0, out=cumulative[1:])
@@ -78,6 +83,8 @@ class SegmentAccumulator:
         self, contributes: np.ndarray, vectors: np.ndarray, resets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         n = len(contributes)
+        if not contributes.any() and not resets.any():  # nothing changes
+            return np.broadcast_to(self.total, (n, self.dims)), np.full(n, self.count, np.int64)
         masked = np.where(contributes[:, None], vectors, 0)
         cumulative = np.zeros((n + 1, self.dims), np.int64)
         cumulative[0] = self.total
