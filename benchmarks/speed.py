@@ -45,7 +45,10 @@ def make_week(path: Path) -> None:
     config = SimulationConfig(hours=WEEK_HOURS, rate_hz=RATE_HZ, seed=1, schedule="fullday", mounting="front")
     started = time.perf_counter()
     write_recording(path, (part.samples for part in simulate_chunks(config, chunk_hours=6.0)))
-    print(f"made {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+    print(
+        f"made {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
 
 
 def iter_npz(path: Path, chunk_samples: int) -> Iterator:
