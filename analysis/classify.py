@@ -107,6 +107,7 @@ class StreamingClassifier:
         self._accumulator = SecondAccumulator()
         self._labeller = SecondLabeller(settings, calibration)
         self._smoother = _ModeSmoother()
+        self._nothing = PostureSeconds.empty()  # reused empty result (frozen)
 
     @property
     def dropped_samples(self) -> int:
@@ -121,7 +122,10 @@ class StreamingClassifier:
     def feed(self, chunk: SampleChunk) -> PostureSeconds:
         first, sums = self._accumulator.push(chunk)
         if not len(sums):  # most BLE packets complete no second: nothing to do
-            return PostureSeconds.empty(self._smoother.next_second(first))
+            start = self._smoother.next_second(first)
+            if self._nothing.start != start:
+                self._nothing = PostureSeconds.empty(start)
+            return self._nothing
         return self._smoother.push(first, self._labeller.label(first, sums))
 
     def flush(self) -> PostureSeconds:

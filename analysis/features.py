@@ -99,6 +99,10 @@ def _one_second_row(xyz: np.ndarray) -> np.ndarray:
     return row
 
 
+_NO_ROWS = np.zeros((0, N_COLUMNS))
+_NO_ROWS.flags.writeable = False
+
+
 class SecondAccumulator:
     """Turns a stream of samples into per-second rows, one per whole UTC second.
 
@@ -116,16 +120,16 @@ class SecondAccumulator:
         self._scratch = Scratch()
 
     def push(self, chunk: SampleChunk) -> tuple[int, np.ndarray]:
-        empty = np.zeros((0, N_COLUMNS))
+        empty = _NO_ROWS
         if not len(chunk):
             return (self._open_second or 0), empty
         t, xyz = chunk.t, chunk.xyz
         open_second = self._open_second
-        first_floor = np.floor(t[0])
-        if open_second is not None and np.floor(t.min()) == np.floor(t.max()) == open_second:
+        if open_second is not None and t.min() >= open_second and t.max() < open_second + 1:
             self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
             self._pending_xyz.append(xyz.copy())
             return open_second, empty
+        first_floor = np.floor(t[0])
         if not (_sorted(t) and (open_second is None or first_floor >= open_second)):
             t, xyz = self._drop_backwards(t, xyz)
             if not len(t):

@@ -19,6 +19,8 @@ from analysis.reference import SegmentAccumulator, SlidingWindow, last_index_whe
 if TYPE_CHECKING:
     from analysis.classify import ClassifierSettings
 
+_NO_UNITS = np.zeros((0, 3), np.int64)  # stands in for vectors when no second contributes
+
 #: Fewest samples in the 2-s window for an SD to mean anything (12.5 Hz gives 25).
 MIN_SAMPLES_FOR_SD = 4
 
@@ -111,13 +113,14 @@ class SecondLabeller:
         # --- upright reference from steps (rotation invariant) ---------------------------------------
         moving = has_sd & (sd_total > s.move_sd_g)
         steps = worn & moving & (window[:, F.MAXM] > s.step_peak_g)
-        step_units = quantise_units(gravity)
+        step_units = quantise_units(gravity) if steps.any() else _NO_UNITS
         walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
         walk_sums = walk_sums.astype(np.float64)  # int64 squares of long sums would overflow
         learned = walk_counts >= s.reference_min_walk_s
         up = walk_sums / np.maximum(np.sqrt(_dot(walk_sums, walk_sums)), 1.0)[:, None]
         if self.calibration_up is not None:
-            fallback = np.broadcast_to(self.calibration_up, up.shape)
+            fallback = np.empty_like(up)
+            fallback[:] = self.calibration_up
         else:
             # No reference yet: a thigh is never upside down, so the x axis line (Acti4's convention,
             # either sign) is assumed, with the sign that makes the thigh point upwards.
@@ -140,7 +143,8 @@ class SecondLabeller:
         last_upright = last_index_where(upright_worn, first, self._last_upright)
         self._last_upright = int(last_upright[-1])
         just_sat = sedentary & learned & (seconds - last_upright <= s.forward_learn_after_upright_s)
-        forward_sums, forward_counts = self._sedentary.update(just_sat, quantise_units(across_unit), resets)
+        units = quantise_units(across_unit) if just_sat.any() else _NO_UNITS
+        forward_sums, forward_counts = self._sedentary.update(just_sat, units, resets)
         forward_sums = forward_sums.astype(np.float64)  # int64 squares of week-long sums would overflow
         forward = forward_sums / np.maximum(np.sqrt(_dot(forward_sums, forward_sums)), 1.0)[:, None]
         rotated = _dot(across_unit, forward) < self._cos_lying
@@ -172,4 +176,4 @@ def _sum3(a: np.ndarray) -> np.ndarray:
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]) + a[:, 2] * b[:, 2]
+    return _sum3(a * b)

@@ -47,14 +47,16 @@ class SlidingWindow:
     def update(
         self, contributes: np.ndarray, vectors: np.ndarray, resets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``vectors`` has one integer row per second (rows of non-contributing seconds are ignored).
+        """``vectors`` has one integer row per second (rows of non-contributing seconds are ignored), or
+        no rows at all when no second contributes.
 
         Returns (sums, counts) per second."""
         carried = len(self.recent)
         if not contributes.any() and not resets.any():  # nothing changes (integer sums: same result)
             total = self.recent.sum(axis=0)
-            return np.broadcast_to(total, (len(contributes), self.dims)), np.full(len(contributes), carried)
-        values = np.concatenate([self.recent, vectors[contributes]])
+            return _rows_of(total, len(contributes)), np.full(len(contributes), carried, np.int64)
+        added = vectors[contributes] if len(vectors) else np.zeros((0, self.dims), np.int64)
+        values = np.concatenate([self.recent, added])
         cumulative = np.zeros((len(values) + 1, self.dims), np.int64)
         np.cumsum(values, axis=0, out=cumulative[1:])
         count_through = carried + np.cumsum(contributes, dtype=np.int64)
@@ -84,8 +86,10 @@ class SegmentAccumulator:
     ) -> tuple[np.ndarray, np.ndarray]:
         n = len(contributes)
         if not contributes.any() and not resets.any():  # nothing changes
-            return np.broadcast_to(self.total, (n, self.dims)), np.full(n, self.count, np.int64)
-        masked = np.where(contributes[:, None], vectors, 0)
+            return _rows_of(self.total, n), np.full(n, self.count, np.int64)
+        masked = (
+            np.where(contributes[:, None], vectors, 0) if len(vectors) else np.zeros((n, self.dims), np.int64)
+        )
         cumulative = np.zeros((n + 1, self.dims), np.int64)
         cumulative[0] = self.total
         np.cumsum(masked, axis=0, out=cumulative[1:])
@@ -108,3 +112,10 @@ class SegmentAccumulator:
                 self.total = cumulative[n].copy()
                 self.count = int(counts_cum[n])
         return sums, counts
+
+
+def _rows_of(vector: np.ndarray, n: int) -> np.ndarray:
+    """``n`` copies of ``vector`` as rows (cheaper than ``np.broadcast_to`` for the live path's n = 1)."""
+    out = np.empty((n, len(vector)), vector.dtype)
+    out[:] = vector
+    return out
