@@ -5,6 +5,11 @@ Both have the shape of ``firmware_bridge.ble.BleSource`` so the daemon cannot te
 the attributes ``name``, ``sensor_id`` and ``battery_percent`` describe the sensor. ``speed`` is data
 seconds per wall-clock second (1.0 = real time, 60 = a minute per second, ``math.inf`` = as fast as the
 consumer takes them); sources sleep with ``asyncio.sleep`` so the event loop keeps running.
+
+At real-time pace a chunk is one BLE packet, as from a sensor. Played faster, packets are joined into
+chunks of about 50 ms of wall time (at most a minute of data): the classifier gives the same labels for
+any chunking, and a replay at ``math.inf`` would otherwise spend its time on per-chunk overhead.
+``start_at`` (set by the daemon when it resumes after a restart) skips earlier samples without pacing.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from firmware_bridge.simulate import SimulationConfig, Simulator
 
 #: How often a source at infinite speed yields to the event loop anyway (packets).
 _YIELD_EVERY = 64
+#: Wall time one chunk may stand for when played fast, and the most data one chunk may hold.
+_CHUNK_WALL_S = 0.05
+_CHUNK_MAX_DATA_S = 60.0
 #: Simulated battery drain, percent per hour of data (a week leaves 16 %).
 BATTERY_DRAIN_PER_HOUR = 0.5
 
@@ -55,6 +63,19 @@ class _Pacer:
             await asyncio.sleep(0)
 
 
+def _chunk_samples(speed: float, rate_hz: float, packet_samples: int) -> int:
+    """Whole packets per chunk: one at real time, ~50 ms of wall time when played fast."""
+    data_s = min(_CHUNK_MAX_DATA_S, _CHUNK_WALL_S * speed)
+    packets = max(1, int(rate_hz * data_s) // packet_samples)
+    return packets * packet_samples
+
+
+def _skip_before(chunk: SampleChunk, start_at: float | None) -> SampleChunk:
+    if start_at is None or not len(chunk) or chunk.t[0] >= start_at:
+        return chunk
+    return chunk.slice(int(np.searchsorted(chunk.t, start_at)), len(chunk))
+
+
 def _packets(indices: np.ndarray, chunk: SampleChunk, packet_samples: int) -> Iterator[SampleChunk]:
     """Split by BLE packet (sample index // packet_samples), so a lost packet leaves a whole-packet gap."""
     if not len(chunk):
@@ -77,6 +98,7 @@ class SimulatedSource:
         self.sensor_id = f"sim-{config.seed:04d}"
         self.battery_percent: int | None = 100
         self.samples_sent = 0
+        self.start_at: float | None = None
         self._simulator: Simulator | None = None
 
     @property
@@ -89,10 +111,17 @@ class SimulatedSource:
     async def chunks(self) -> AsyncIterator[SampleChunk]:
         sim = self.simulator
         pacer = _Pacer(self.speed)
-        step = 60 * int(math.ceil(self.config.rate_hz)) * 5  # five minutes of samples at a time
-        for n0 in range(0, sim.n_samples, step):
+        packet_samples = self.config.packet_samples
+        per_chunk = _chunk_samples(self.speed, self.config.rate_hz, packet_samples)
+        step = max(60 * int(math.ceil(self.config.rate_hz)) * 5, per_chunk)  # >= five minutes at a time
+        first = 0
+        if self.start_at is not None:
+            first = max(0, int((self.start_at - self.config.start) * self.config.rate_hz) - packet_samples)
+        for n0 in range(first, sim.n_samples, step):
             indices, chunk = sim.sample_range(n0, min(n0 + step, sim.n_samples))
-            for packet in _packets(indices, chunk, self.config.packet_samples):
+            chunk = _skip_before(chunk, self.start_at)
+            indices = indices[len(indices) - len(chunk) :]
+            for packet in _packets(indices, chunk, per_chunk):
                 await pacer.wait_until(float(packet.t[-1]))
                 hours = (float(packet.t[-1]) - self.config.start) / 3600.0
                 self.battery_percent = max(1, round(100 - BATTERY_DRAIN_PER_HOUR * hours))
@@ -126,14 +155,23 @@ class ReplaySource:
         self.on_error = on_error
         self.problems: list[RecordingError] = []
         self.name = f"replay of {self.path.name}"
-        self.sensor_id = f"file:{self.path.name}"
+        self.sensor_id = f"replay:{self.path.stem}"
         self.battery_percent: int | None = None
         self.samples_sent = 0
+        self.start_at: float | None = None
 
     async def chunks(self) -> AsyncIterator[SampleChunk]:
         pacer = _Pacer(self.speed)
-        for block in iter_recording(self.path, 1 << 14, on_error=self.on_error, problems=self.problems):
-            for packet in block.split(self.packet_samples):
+        per_chunk: int | None = None
+        for block in iter_recording(self.path, 1 << 16, on_error=self.on_error, problems=self.problems):
+            block = _skip_before(block, self.start_at)
+            if not len(block):
+                continue
+            if per_chunk is None:
+                rate = block.nominal_rate_hz()
+                rate = rate if math.isfinite(rate) and rate > 0 else 25.0
+                per_chunk = _chunk_samples(self.speed, rate, self.packet_samples)
+            for packet in block.split(per_chunk):
                 await pacer.wait_until(float(packet.t[-1]))
                 self.samples_sent += len(packet)
                 yield packet

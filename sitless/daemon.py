@@ -14,14 +14,12 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from alerts.mqtt import MqttError, MqttPublisher, MqttSettings
 from alerts.policy import AlertSettings
 from analysis.classify import ClassifierSettings, StreamingClassifier
-from analysis.samples import SampleChunk
 from sitless.cli import CommandError
 from sitless.config import Config, ConfigError, load_config
 from sitless.pipeline import Pipeline, make_publisher, restore_policy
@@ -144,54 +142,6 @@ def run_until_done(pipeline: Pipeline) -> None:
             log.info("stopped")
 
     asyncio.run(main())
-
-
-# --------------------------------------------------------------------------- paced sources
-class PacedSource:
-    """Chunks from an iterable of sample blocks, released at ``speed`` times the data's own pace.
-
-    ``speed=math.inf`` releases them as fast as the pipeline takes them. Chunks are cut to about 50 ms
-    of wall time (at least one sample, at most a minute of data), so a prompt is not held back by a
-    big block and a fast replay does not drown in tiny ones.
-    """
-
-    def __init__(self, blocks: Iterable[SampleChunk], *, speed: float, name: str, sensor_id: str) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
-        self._blocks = blocks
-        self.speed = speed
-        self.name = name
-        self.sensor_id = sensor_id
-        self.battery_percent: int | None = None
-        #: Samples before this time are skipped, unpaced (set by the pipeline when it resumes).
-        self.start_at: float | None = None
-
-    def _pieces(self) -> Iterator[SampleChunk]:
-        per_chunk = None
-        for block in self._blocks:
-            if self.start_at is not None and len(block) and block.t[0] < self.start_at:
-                block = block.slice(int(block.t.searchsorted(self.start_at)), len(block))
-            if not len(block):
-                continue
-            if per_chunk is None:
-                rate = block.nominal_rate_hz()
-                rate = rate if math.isfinite(rate) and rate > 0 else 25.0
-                data_s = 60.0 if math.isinf(self.speed) else min(60.0, max(0.05 * self.speed, 1.0 / rate))
-                per_chunk = max(1, int(round(rate * data_s)))
-            yield from block.split(per_chunk)
-
-    async def chunks(self):
-        wall0 = data0 = None
-        for piece in self._pieces():
-            if math.isinf(self.speed):
-                await asyncio.sleep(0)
-            else:
-                if wall0 is None:
-                    wall0, data0 = time.monotonic(), float(piece.t[0])
-                delay = wall0 + (float(piece.t[-1]) - data0) / self.speed - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            yield piece
 
 
 def parse_speed(text: str) -> float:

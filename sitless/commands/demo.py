@@ -182,10 +182,11 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
     from analysis.postures import SEDENTARY, Posture
     from analysis.report import build_report
     from analysis.report_html import render_html
-    from firmware_bridge.simulate import SimulationConfig, simulate_chunks
+    from firmware_bridge.simulate import SimulationConfig
+    from firmware_bridge.sources import SimulatedSource
     from sitless import weekly
     from sitless.broker import BrokerError, start_private_broker
-    from sitless.daemon import PacedSource, build_pipeline, load_settings, open_store, run_until_done
+    from sitless.daemon import build_pipeline, load_settings, open_store, run_until_done
 
     if not (0 < args.hours <= 24) or not args.seconds > 0:
         raise CommandError("--hours must be in (0, 24] and --seconds > 0")
@@ -224,14 +225,7 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         disconnects_per_hour=0.25,
     )
     speed = args.hours * 3600.0 / args.seconds
-    truth_sitting_s = [0]
-
-    def blocks():
-        for part in simulate_chunks(simulation, chunk_hours=0.25):
-            truth_sitting_s[0] += int((part.truth.codes == Posture.SITTING).sum())
-            yield part.samples
-
-    source = PacedSource(blocks(), speed=speed, name="simulated thigh", sensor_id="demo-thigh")
+    source = SimulatedSource(simulation, speed=speed)
 
     def on_status(status) -> None:
         clock = dt.datetime.fromtimestamp(status.data_time, tz)
@@ -283,7 +277,7 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         "prompts_sent": pipeline.prompts_sent,
         "prompts_received_by_phone": received,
         "sitting_min": day.get("sitting_min"),
-        "truth_sitting_min": round(truth_sitting_s[0] / 60, 1),
+        "truth_sitting_min": round(float((source.simulator.truth().codes == Posture.SITTING).sum()) / 60, 1),
         "longest_bout_min": day.get("longest_bout_min"),
         "breaks": day.get("breaks"),
         "store": str(store_path.resolve()),

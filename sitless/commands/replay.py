@@ -9,10 +9,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from firmware_bridge.recordings import RecordingError, iter_recording
+from firmware_bridge.recordings import RecordingError
+from firmware_bridge.sources import ReplaySource
 from sitless.cli import CommandError
 from sitless.daemon import (
-    PacedSource,
     build_pipeline,
     default_device_id,
     load_settings,
@@ -83,12 +83,7 @@ def main(args: argparse.Namespace) -> int:
     prompts: list[dict] = []
     store = open_store(settings, args.store)
     try:
-        source = PacedSource(
-            iter_recording(args.input),
-            speed=speed,
-            name=args.input.name,
-            sensor_id=f"replay:{args.input.stem}",
-        )
+        source = ReplaySource(args.input, speed)
         pipeline = build_pipeline(
             settings, store, source, device_id=device_id, live=False, on_prompt=prompts.append
         )

@@ -8,10 +8,11 @@ import math
 import time
 from pathlib import Path
 
+from firmware_bridge.simulate import SimulationConfig
+from firmware_bridge.sources import SimulatedSource
 from sitless.cli import CommandError
 from sitless.config import ConfigError
 from sitless.daemon import (
-    PacedSource,
     build_pipeline,
     default_device_id,
     load_settings,
@@ -68,13 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=main)
 
 
-def simulated_source(seed: int = 1) -> PacedSource:
+def simulated_source(seed: int = 1) -> SimulatedSource:
     """A simulated office day starting now, released in real time."""
-    from firmware_bridge.simulate import SimulationConfig, simulate_chunks
-
     config = SimulationConfig(hours=24.0, rate_hz=25.0, seed=seed, start=float(math.floor(time.time())))
-    blocks = (part.samples for part in simulate_chunks(config, chunk_hours=0.25))
-    return PacedSource(blocks, speed=1.0, name="simulated thigh", sensor_id="simulated")
+    return SimulatedSource(config, speed=1.0)
 
 
 def ble_source(settings, address: str | None):

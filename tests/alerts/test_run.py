@@ -42,4 +42,4 @@ def test_daemon_publishes_state_obeys_a_snooze_and_says_offline_on_sigterm(broke
     assert daemon.returncode == 0, err
     assert sub.wait_for(prefix + "availability", 2)[-1].payload == b"offline"
     with Store.open(db) as store:
-        assert store.last_posture_second("simulated") is not None  # postures were stored
+        assert store.last_posture_second("sim-0001") is not None  # postures were stored

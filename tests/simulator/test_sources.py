@@ -23,16 +23,33 @@ async def collect(source, limit: int | None = None) -> list[SampleChunk]:
     return packets
 
 
-def test_simulated_source_streams_exactly_the_simulated_recording_in_packets() -> None:
+def test_simulated_source_streams_exactly_the_simulated_recording() -> None:
     config = SimulationConfig(hours=0.2, rate_hz=25.0, seed=3, packet_loss=0.05)
     source = SimulatedSource(config, speed=math.inf)
     packets = asyncio.run(collect(source))
-    assert max(len(p) for p in packets) <= config.packet_samples
+    assert max(p.duration_s for p in packets) <= 60.0  # played fast, packets are joined up to a minute
     joined = SampleChunk.concat(packets)
     whole = simulate(config).samples
     assert np.array_equal(joined.t, whole.t) and np.array_equal(joined.xyz, whole.xyz)
     assert (np.diff(joined.t) > 0).all()
     assert source.sensor_id and source.name and source.battery_percent == 100
+
+
+def test_at_a_live_pace_each_chunk_is_one_ble_packet() -> None:
+    config = SimulationConfig(hours=0.1, rate_hz=25.0, seed=3)
+    packets = asyncio.run(collect(SimulatedSource(config, speed=10.0), limit=5))
+    assert [len(p) for p in packets] == [config.packet_samples] * 5
+
+
+def test_a_resuming_daemon_skips_samples_before_start_at() -> None:
+    config = SimulationConfig(hours=0.1, rate_hz=25.0, seed=3)
+    source = SimulatedSource(config, speed=math.inf)
+    source.start_at = config.start + 100.0
+    packets = asyncio.run(collect(source))
+    whole = simulate(config).samples
+    joined = SampleChunk.concat(packets)
+    assert joined.t[0] >= config.start + 100.0
+    assert np.array_equal(joined.t, whole.t[whole.t >= config.start + 100.0])
 
 
 def test_simulated_battery_drains_slowly_over_days() -> None:
@@ -53,7 +70,7 @@ def test_sources_pace_data_time_at_the_asked_speed() -> None:
     config = SimulationConfig(hours=0.1, rate_hz=50.0, seed=1)
     source = SimulatedSource(config, speed=20.0)  # 20 data seconds per wall second
     began = time.monotonic()
-    packets = asyncio.run(collect(source, limit=50))  # 50 packets of 20 samples = 20 s of data
+    packets = asyncio.run(collect(source, limit=25))  # 25 chunks of 2 packets of 20 samples = 20 s of data
     elapsed = time.monotonic() - began
     span = packets[-1].t[-1] - packets[0].t[-1]
     assert span / 20.0 - 0.05 <= elapsed < span / 20.0 + 0.8
@@ -63,9 +80,9 @@ def test_replay_source_plays_a_file_back_in_packets(tmp_path) -> None:
     recording = simulate(SimulationConfig(hours=0.1, rate_hz=50.0, seed=4)).samples
     path = tmp_path / "day.npz"
     write_recording(path, recording)
-    source = ReplaySource(path, packet_samples=25)
-    packets = asyncio.run(collect(source))
-    assert {len(p) for p in packets} <= set(range(1, 26))
-    joined = SampleChunk.concat(packets)
+    source = ReplaySource(path, speed=10.0, packet_samples=25)
+    packets = asyncio.run(collect(source, limit=20))  # 10 s of data at 10x: one packet per chunk
+    assert [len(p) for p in packets] == [25] * 20
+    joined = SampleChunk.concat(asyncio.run(collect(ReplaySource(path, packet_samples=25))))
     assert np.array_equal(joined.t, recording.t)
     assert source.battery_percent is None and "day.npz" in source.name
