@@ -267,7 +267,7 @@ class Pipeline:
             # Outbox first: if we die right after, the next run publishes it (same id).
             self.store.outbox_put(prompt.prompt_id, self.topics.prompt, dumps(payload), qos=1, retain=False)
         self.store.add_prompt(
-            prompt.prompt_id, prompt.ts, prompt.sitting_s, prompt.level, prompt.exercise.key
+            prompt.prompt_id, prompt.ts, prompt.sitting_s, prompt.level, prompt.exercise.name
         )
         if self.publisher:
             self.publisher.kick()
