@@ -17,20 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
-from firmware_bridge.recordings import parse_timestamp
+from firmware_bridge.recordings import RecordingError, parse_timestamp
 
 HEADER = "timestamp,posture"
 
 
-class PostureCsvError(ValueError):
-    """A posture file that cannot be read; the message names the file and line."""
-
-    def __init__(self, path: os.PathLike | str, line: int | None, reason: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
-        where = f"{self.path} line {line}" if line is not None else self.path
-        super().__init__(f"{where}: {reason}")
+class PostureCsvError(RecordingError):
+    """A posture file that cannot be read; like a recording's, the message names the file and line."""
 
 
 def format_posture_rows(series: PostureSeconds) -> bytes:
