@@ -109,7 +109,8 @@ class SecondAccumulator:
     ``push`` returns ``(first_second, rows)`` for the seconds that became complete (a sample of a later
     second arrived); seconds without samples inside that range get a row of zeros (n = 0). A sample that
     goes back in time to an earlier second than one already seen is dropped (BLE reordering is rare;
-    the count is kept in ``dropped``), which a whole-array call does identically.
+    the count is kept in ``dropped``), which a whole-array call does identically; so is a sample with a
+    non-finite time or acceleration.
     """
 
     def __init__(self) -> None:
@@ -124,6 +125,13 @@ class SecondAccumulator:
         if not len(chunk):
             return (self._open_second or 0), empty
         t, xyz = chunk.t, chunk.xyz
+        if not (np.isfinite(t).all() and np.isfinite(xyz).all()):
+            # A NaN would poison every running sum downstream; such samples are dropped and counted.
+            finite = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
+            self.dropped += int((~finite).sum())
+            t, xyz = t[finite], xyz[finite]
+            if not len(t):
+                return (self._open_second or 0), empty
         open_second = self._open_second
         if open_second is not None and t.min() >= open_second and t.max() < open_second + 1:
             self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second

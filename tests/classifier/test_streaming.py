@@ -112,3 +112,16 @@ def test_samples_going_back_in_time_are_dropped_the_same_way_in_both_modes():
     t[1500:1510] -= 5.0  # a reordered burst
     shuffled = SampleChunk(t, part.xyz)
     np.testing.assert_array_equal(_feed(shuffled.split(7)).codes, classify(shuffled).codes)
+
+
+def test_non_finite_samples_are_dropped_and_counted_not_propagated():
+    part = RECORDING.slice(0, 3000)
+    xyz = part.xyz.copy()
+    xyz[100, 1] = np.nan
+    xyz[2000, 0] = np.inf
+    broken = SampleChunk(part.t, xyz)
+    classifier = StreamingClassifier()
+    labels = PostureSeconds.concat([classifier.feed(broken), classifier.flush()])
+    assert classifier.dropped_samples == 2
+    clean = classify(SampleChunk(np.delete(part.t, [100, 2000]), np.delete(part.xyz, [100, 2000], axis=0)))
+    np.testing.assert_array_equal(labels.codes, clean.codes)
