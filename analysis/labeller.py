@@ -135,20 +135,24 @@ class SecondLabeller:
 
         # --- sitting vs lying: rotation about the thigh axis against the learned sitting direction ------
         sedentary = worn & seated & ~moving
-        across = gravity - cos_incl[:, None] * up
-        across_unit = across / np.maximum(np.sqrt(_dot(across, across)), 1e-9)[:, None]
         # The front of the thigh is learned where it is unambiguous: the first seconds after sitting down
         # from upright (one sits before lying down; rolling over while lying teaches nothing).
         upright_worn = worn & ~seated
         last_upright = last_index_where(upright_worn, first, self._last_upright)
         self._last_upright = int(last_upright[-1])
-        just_sat = sedentary & learned & (seconds - last_upright <= s.forward_learn_after_upright_s)
-        units = quantise_units(across_unit) if just_sat.any() else _NO_UNITS
-        forward_sums, forward_counts = self._sedentary.update(just_sat, units, resets)
-        forward_sums = forward_sums.astype(np.float64)  # int64 squares of week-long sums would overflow
-        forward = forward_sums / np.maximum(np.sqrt(_dot(forward_sums, forward_sums)), 1.0)[:, None]
-        rotated = _dot(across_unit, forward) < self._cos_lying
-        lying = learned & (forward_counts >= s.forward_min_sedentary_s) & rotated
+        if seated.any():
+            across = gravity - cos_incl[:, None] * up
+            across_unit = across / np.maximum(np.sqrt(_dot(across, across)), 1e-9)[:, None]
+            just_sat = sedentary & learned & (seconds - last_upright <= s.forward_learn_after_upright_s)
+            units = quantise_units(across_unit) if just_sat.any() else _NO_UNITS
+            forward_sums, forward_counts = self._sedentary.update(just_sat, units, resets)
+            forward_sums = forward_sums.astype(np.float64)  # int64 squares of long sums would overflow
+            forward = forward_sums / np.maximum(np.sqrt(_dot(forward_sums, forward_sums)), 1.0)[:, None]
+            rotated = _dot(across_unit, forward) < self._cos_lying
+            lying = learned & (forward_counts >= s.forward_min_sedentary_s) & rotated
+        else:  # nobody sits: nothing to learn or decide about lying, but a re-mount still resets
+            self._sedentary.update(np.zeros(n_seconds, bool), _NO_UNITS, resets)
+            lying = np.zeros(n_seconds, bool)
 
         # --- rules, in priority order -----------------------------------------------------------------
         labels = np.full(n_seconds, Posture.STANDING, np.int8)

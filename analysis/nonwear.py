@@ -61,14 +61,17 @@ class NonwearDetector:
         calm_for = seconds - last_not_calm
 
         stats = self._window_stats(sums)
-        g = np.abs(gravity)
-        flat = np.maximum(np.maximum(g[:, 0], g[:, 1]), g[:, 2]) > self._cos_flat
-        z = np.where(flat, s.nonwear_flat_z, s.nonwear_tilted_z)
-        drift = s.nonwear_min_drift_g**2
-        excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
-        enough = count >= s.nonwear_min_still_s
-        no_drift = enough & (excess < drift - z * spread)
-        strict = enough & (excess < drift - s.nonwear_tilted_z * spread)
+        if calm.any():
+            g = np.abs(gravity)
+            flat = np.maximum(np.maximum(g[:, 0], g[:, 1]), g[:, 2]) > self._cos_flat
+            z = np.where(flat, s.nonwear_flat_z, s.nonwear_tilted_z)
+            drift = s.nonwear_min_drift_g**2
+            excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
+            enough = count >= s.nonwear_min_still_s
+            no_drift = enough & (excess < drift - z * spread)
+            strict = enough & (excess < drift - s.nonwear_tilted_z * spread)
+        else:  # a second that moves has an empty calm window: no evidence either way (same result)
+            no_drift = strict = np.zeros(len(sums), bool)
         # Strong evidence holds for the rest of the calm spell: a charger does not flicker back to sitting.
         last_strict = last_index_where(strict, first, self._last_strict)
         self._last_strict = int(last_strict[-1])
