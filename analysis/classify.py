@@ -67,6 +67,12 @@ class ClassifierSettings:
     nonwear_flat_deg: float = 5.0
     nonwear_flat_z: float = 0.0
     nonwear_tilted_z: float = 3.0
+    #: The quick flat-face test (``nonwear_flat_z``) applies only to a calm spell that may follow a
+    #: put-down: the sensor turned by more than ``nonwear_putdown_deg`` since the calm second before the
+    #: movement, or the movement lasted more than ``nonwear_putdown_move_s`` seconds. A fidget (a few
+    #: degrees, a few seconds) is not a put-down: a still sitter after one is judged by the strict test.
+    nonwear_putdown_deg: float = 30.0
+    nonwear_putdown_move_s: int = 10
     #: Acti4's long-stillness rule: SD below this for ``long_still_min`` minutes is non-wear from then on.
     long_still_sd_g: float = 0.01
     long_still_min: float = 90.0

@@ -10,11 +10,18 @@ suffice, at 12.5 Hz a minute or more, because tiny sway is buried in noise avera
 Emitted seconds are final and lag at most 3 s, so we cannot wait and relabel. Three rules, each using
 only the past:
 
-1. *Put down flat*: calm, drift ratio low over the last ``nonwear_short_window_s`` seconds, and gravity
+1. *Put down flat*: calm, excess drift below the threshold (no margin) over the calm spell, gravity
    within ``nonwear_flat_deg`` of one sensor axis (a sensor lies on one of its faces; a worn sensor's
-   axes are aligned with gravity only by chance). Recognised within a few seconds.
-2. *Long calm without drift*: calm for ``nonwear_long_window_s`` seconds with a drift ratio below
-   ``nonwear_long_drift_ratio``: catches a charger cradle at any angle, after that window.
+   axes are aligned with gravity only by chance), *and* the calm spell follows what could be a put-down:
+   the sensor turned by more than ``nonwear_putdown_deg`` across the movement before the spell, or that
+   movement lasted longer than ``nonwear_putdown_move_s`` (handled, walked to a desk). Recognised within
+   a few seconds. The weak test (no margin) misfires now and then on a still wearer over a short
+   window, most often at 12.5 Hz; a fidget mid-spell (the thigh moves a few degrees for a few seconds
+   and settles where it was) is by far the commonest start of a calm spell, so it never gets the weak
+   test: after it the strict test of rule 2 decides, as for any orientation.
+2. *Calm without drift, strictly*: excess drift below the threshold by ``nonwear_tilted_z`` standard
+   errors: a charger cradle at any angle, or a flat sensor that was nudged; once it holds, the rest of
+   the calm spell stays non-wear.
 3. Acti4's unconditional rule: SD below ``long_still_sd_g`` for ``long_still_min`` minutes.
 """
 
@@ -45,6 +52,14 @@ class NonwearDetector:
         self._last_not_calm: int | None = None
         self._last_not_quiet: int | None = None
         self._last_strict = -(2**62)
+        self._cos_putdown = np.cos(np.radians(settings.nonwear_putdown_deg))
+        # Put-down evidence: the latest calm second, and the calm second before the latest movement
+        # (the "anchor" of the current calm spell), with their gravity directions (zero = none yet,
+        # which counts as a put-down: nothing is known of the sensor's past).
+        self._last_calm = -(2**62)
+        self._last_calm_gravity = np.zeros(3)
+        self._anchor = -(2**62)
+        self._anchor_gravity = np.zeros(3)
 
     def detect(
         self, first: int, sums: np.ndarray, sd_total: np.ndarray, gravity: np.ndarray, has_sd: np.ndarray
@@ -64,7 +79,8 @@ class NonwearDetector:
         if calm.any():
             g = np.abs(gravity)
             flat = np.maximum(np.maximum(g[:, 0], g[:, 1]), g[:, 2]) > self._cos_flat
-            z = np.where(flat, s.nonwear_flat_z, s.nonwear_tilted_z)
+            put_down = self._put_down(first, calm, last_not_calm, gravity)
+            z = np.where(flat & put_down, s.nonwear_flat_z, s.nonwear_tilted_z)
             drift = s.nonwear_min_drift_g**2
             excess, spread, count = _drift_excess(stats, np.minimum(calm_for, s.nonwear_window_s))
             enough = count >= s.nonwear_min_still_s
@@ -72,6 +88,7 @@ class NonwearDetector:
             strict = enough & (excess < drift - s.nonwear_tilted_z * spread)
         else:  # a second that moves has an empty calm window: no evidence either way (same result)
             no_drift = strict = np.zeros(len(sums), bool)
+            self._put_down(first, calm, last_not_calm, gravity)  # keeps the carried state current
         # Strong evidence holds for the rest of the calm spell: a charger does not flicker back to sitting.
         last_strict = last_index_where(strict, first, self._last_strict)
         self._last_strict = int(last_strict[-1])
@@ -82,6 +99,35 @@ class NonwearDetector:
         self._last_not_quiet = int(last_not_quiet[-1])
         long_still = (seconds - last_not_quiet) > s.long_still_min * 60.0
         return has_data & ((calm & no_drift) | long_still)
+
+    def _put_down(
+        self, first: int, calm: np.ndarray, last_not_calm: np.ndarray, gravity: np.ndarray
+    ) -> np.ndarray:
+        """Whether each second's calm spell could follow a put-down: the sensor turned by more than
+        ``nonwear_putdown_deg`` between the calm second before the latest movement (the anchor) and
+        now, or that movement lasted more than ``nonwear_putdown_move_s``. A function of earlier
+        seconds only, with two carried seconds, so batch boundaries do not matter."""
+        n = len(calm)
+        last_calm = last_index_where(calm, first, self._last_calm)
+        # Anchor of second k: the latest calm second at or before its latest non-calm second.
+        movement = last_not_calm - first  # position of that non-calm second (< 0: before this batch)
+        inside = movement >= 0
+        anchor = np.where(inside, last_calm[np.maximum(movement, 0)], self._anchor)
+        positions = anchor - first
+        from_batch = positions >= 0
+        anchor_gravity = np.empty((n, 3))
+        anchor_gravity[:] = self._anchor_gravity
+        anchor_gravity[inside & ~from_batch] = self._last_calm_gravity
+        anchor_gravity[from_batch] = gravity[positions[from_batch]]
+        cos_turn = (gravity * anchor_gravity).sum(axis=1)
+        moved_long = (last_not_calm - anchor) > self.s.nonwear_putdown_move_s
+        # carry: the anchor and latest calm second as of the batch's last second, with their gravity
+        if calm.any():
+            self._last_calm_gravity = gravity[np.flatnonzero(calm)[-1]].copy()
+        self._last_calm = int(last_calm[-1])
+        self._anchor = int(anchor[-1])
+        self._anchor_gravity = anchor_gravity[-1].copy()
+        return (cos_turn < self._cos_putdown) | moved_long
 
     def _window_stats(self, sums: np.ndarray) -> np.ndarray:
         """Integer statistics of each second (has data, quantised mean, its square, within-variance / n),
