@@ -37,6 +37,9 @@ class SecondLabeller:
         self._walks = SlidingWindow(settings.reference_walk_s)
         self._sedentary = SegmentAccumulator()
         self._up_now: np.ndarray | None = None
+        self._prior_up: np.ndarray | None = (
+            None  # the latest learned upright direction, kept across re-mounts
+        )
         self._last_upright = -(2**62)
         self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
         self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
@@ -77,6 +80,31 @@ class SecondLabeller:
             self._nonwear_last_worn = int(nonwear_through[np.flatnonzero(worn)[-1]])
         self._nonwear_cumulative = int(nonwear_through[-1])
         return resets
+
+    def _fallback_up(
+        self, first: int, learned: np.ndarray, up: np.ndarray, gravity: np.ndarray
+    ) -> np.ndarray:
+        """The upright direction assumed where none is learned (no calibration): the latest learned one
+        if the sensor was ever walked with (re-mounted sensors are usually put back the same way: the
+        same strap, the same pocket), otherwise the x axis line (Acti4's convention). Either way a thigh
+        is never upside down, so the line is taken with the sign that points upwards."""
+        n = len(learned)
+        if learned.any():
+            last = last_index_where(learned, first, -1)
+            prior = np.empty((n, 3))
+            prior[:] = self._prior_up if self._prior_up is not None else 0.0
+            in_batch = last >= first
+            prior[in_batch] = up[last[in_batch] - first]
+            self._prior_up = prior[-1].copy()
+        elif self._prior_up is not None:
+            prior = np.empty((n, 3))
+            prior[:] = self._prior_up
+        else:
+            prior = np.zeros((n, 3))
+        never = ~prior.any(axis=1)
+        prior[never, 0] = 1.0
+        sign = np.where(_dot(gravity, prior) >= 0, 1.0, -1.0)
+        return prior * sign[:, None]
 
     def label(self, first: int, sums: np.ndarray) -> np.ndarray:
         n_seconds = len(sums)
@@ -122,11 +150,7 @@ class SecondLabeller:
             fallback = np.empty_like(up)
             fallback[:] = self.calibration_up
         else:
-            # No reference yet: a thigh is never upside down, so the x axis line (Acti4's convention,
-            # either sign) is assumed, with the sign that makes the thigh point upwards.
-            sign = np.where(gravity[:, 0] >= 0, 1.0, -1.0)
-            fallback = np.zeros_like(up)
-            fallback[:, 0] = sign
+            fallback = self._fallback_up(first, learned, up, gravity)
         up = np.where(learned[:, None], up, fallback)
         self._up_now = up[-1].copy() if learned[-1] or self.calibration_up is not None else None
         # Angles are compared through their cosines (same decisions, no arccos per second).

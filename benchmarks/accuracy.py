@@ -1,8 +1,8 @@
 """Accuracy of the sitless classifier against the simulator's truth, side by side with acti-motus.
 
-For each mounting (front, side, pocket, upside down) and rate (12.5, 25, 50 Hz): simulated office days
-(8 h: bike commute, desk spells, lunch, one spell with the sensor left on the desk) with 1 % lost packets
-and 0.5 disconnects an hour. Both classifiers get the same samples. Scored per second:
+For each mounting (front, side, pocket, upside down, and random: any 3-D rotation, drawn from the seed)
+and rate (12.5, 25, 50 Hz): simulated office days (8 h: bike commute, desk spells, lunch, one spell with
+the sensor left on the desk) with 1 % lost packets and 0.5 disconnects an hour. Both classifiers get the same samples. Scored per second:
 
 * sit-vs-upright: share of worn seconds with data where "sedentary (sitting or lying) or not" agrees;
 * sitting F1 over worn seconds with data;
@@ -10,7 +10,7 @@ and 0.5 disconnects an hour. Both classifiers get the same samples. Scored per s
 * overall: share of seconds with data whose label equals the truth.
 
 Usage: ``python benchmarks/accuracy.py`` (about 5 min with the peer), ``--quick`` (one seed, 25 Hz and
-the four mountings, 4-hour days), ``--no-peer``, ``--markdown`` for docs/performance.md.
+the five mountings, 4-hour days), ``--no-peer``, ``--markdown`` for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from analysis.classify import classify  # noqa: E402
 from analysis.postures import Posture, PostureSeconds  # noqa: E402
 from firmware_bridge.simulate import SimulationConfig, simulate  # noqa: E402
 
-MOUNTINGS = ("front", "side", "pocket", "upside_down")
+MOUNTINGS = ("front", "side", "pocket", "upside_down", "random")
 RATES = (12.5, 25.0, 50.0)
 TARGETS = {"sit_upright": 0.995, "sit_f1": 0.99, "nonwear_sed": 0.01}
 

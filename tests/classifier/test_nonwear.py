@@ -55,3 +55,29 @@ def test_a_sensor_carried_then_put_down_flat_is_nonwear_within_seconds(rate):
     on_desk = out.codes[int(START + 60) - out.start :]
     settle = ClassifierSettings().nonwear_min_still_s + 3  # evidence, the 2-s window, the smoother
     assert (on_desk[settle:] == Posture.NONWEAR).all(), np.bincount(on_desk[settle:], minlength=7)
+
+
+def test_a_sensor_at_any_rotation_put_back_after_the_desk_keeps_its_learned_reference():
+    """Random mounting (any 3-D rotation): after the desk spell the wearer stands briefly and sits for
+    the rest of the morning without walking; the reference learned before the desk must carry over
+    (the x-axis default would read much of that sitting as standing)."""
+    from firmware_bridge.simulate import SimulationConfig, simulate
+
+    from .conftest import aligned
+
+    config = SimulationConfig(
+        hours=4,
+        rate_hz=25,
+        seed=1,
+        mounting="random",
+        start=1794816000.0,
+        packet_loss=0.005,
+        disconnects_per_hour=0.25,
+    )
+    day = simulate(config)
+    ours, truth = aligned(classify(day.samples), day.truth)
+    desk = np.flatnonzero(truth == Posture.NONWEAR)
+    after = slice(int(desk[-1]) + 1, None)
+    sitting_after = truth[after] == Posture.SITTING
+    assert sitting_after.sum() > 1800, "the scenario has long sitting after the desk spell"
+    assert (ours[after][sitting_after] == Posture.SITTING).mean() >= 0.99
