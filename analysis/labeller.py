@@ -89,6 +89,9 @@ class SecondLabeller:
         same strap, the same pocket), otherwise the x axis line (Acti4's convention). Either way a thigh
         is never upside down, so the line is taken with the sign that points upwards."""
         n = len(learned)
+        if learned.all():  # the fallback is not used; only the latest learned direction is kept
+            self._prior_up = up[-1].copy()
+            return up
         if learned.any():
             last = last_index_where(learned, first, -1)
             prior = np.empty((n, 3))

@@ -27,6 +27,7 @@ only the past:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,8 +47,10 @@ class NonwearDetector:
     def __init__(self, settings: ClassifierSettings) -> None:
         self.s = settings
         self._width = settings.nonwear_window_s
-        # Cumulative window statistics through each of the last ``width`` seconds (zeros before data).
-        self._cumulative = np.zeros((self._width, 6), np.int64)
+        # Cumulative window statistics through each of the last ``width`` + 1 seconds (zeros before
+        # data), a ring whose newest row is at ``_newest``: the live path writes one row per second.
+        self._ring = np.zeros((self._width + 1, 6), np.int64)
+        self._newest = self._width
         self._cos_flat = np.cos(np.radians(settings.nonwear_flat_deg))
         self._last_not_calm: int | None = None
         self._last_not_quiet: int | None = None
@@ -64,11 +67,13 @@ class NonwearDetector:
     def detect(
         self, first: int, sums: np.ndarray, sd_total: np.ndarray, gravity: np.ndarray, has_sd: np.ndarray
     ) -> np.ndarray:
+        if self._last_not_calm is None:
+            self._last_not_calm = self._last_not_quiet = first - 1
+        if len(sums) == 1:
+            return self._detect_one(first, sums[0], float(sd_total[0]), gravity[0], bool(has_sd[0]))
         s = self.s
         seconds = np.arange(first, first + len(sums), dtype=np.int64)
         has_data = sums[:, F.N] > 0
-        if self._last_not_calm is None:
-            self._last_not_calm = self._last_not_quiet = first - 1
         calm = has_data & has_sd & (sd_total < s.nonwear_sd_g)
         # Seconds without data (lost packets, short disconnects) do not end a calm spell.
         last_not_calm = last_index_where(has_data & ~calm, first, self._last_not_calm)
@@ -108,6 +113,8 @@ class NonwearDetector:
         now, or that movement lasted more than ``nonwear_putdown_move_s``. A function of earlier
         seconds only, with two carried seconds, so batch boundaries do not matter."""
         n = len(calm)
+        if n == 1:  # the live path: the same decisions in plain Python
+            return self._put_down_one(first, bool(calm[0]), int(last_not_calm[0]), gravity[0])
         last_calm = last_index_where(calm, first, self._last_calm)
         # Anchor of second k: the latest calm second at or before its latest non-calm second.
         movement = last_not_calm - first  # position of that non-calm second (< 0: before this batch)
@@ -119,7 +126,8 @@ class NonwearDetector:
         anchor_gravity[:] = self._anchor_gravity
         anchor_gravity[inside & ~from_batch] = self._last_calm_gravity
         anchor_gravity[from_batch] = gravity[positions[from_batch]]
-        cos_turn = (gravity * anchor_gravity).sum(axis=1)
+        turn = gravity * anchor_gravity
+        cos_turn = (turn[:, 0] + turn[:, 1]) + turn[:, 2]  # the same order as the one-second path
         moved_long = (last_not_calm - anchor) > self.s.nonwear_putdown_move_s
         # carry: the anchor and latest calm second as of the batch's last second, with their gravity
         if calm.any():
@@ -128,6 +136,16 @@ class NonwearDetector:
         self._anchor = int(anchor[-1])
         self._anchor_gravity = anchor_gravity[-1].copy()
         return (cos_turn < self._cos_putdown) | moved_long
+
+    def _put_down_one(self, second: int, calm: bool, last_not_calm: int, gravity: np.ndarray) -> np.ndarray:
+        if last_not_calm == second:  # this second moves: its anchor is the latest calm second before it
+            self._anchor, self._anchor_gravity = self._last_calm, self._last_calm_gravity
+        if calm:
+            self._last_calm, self._last_calm_gravity = second, gravity.copy()
+        g, a = gravity, self._anchor_gravity
+        cos_turn = (g[0] * a[0] + g[1] * a[1]) + g[2] * a[2]
+        moved_long = last_not_calm - self._anchor > self.s.nonwear_putdown_move_s
+        return np.array([cos_turn < self._cos_putdown or moved_long])
 
     def _window_stats(self, sums: np.ndarray) -> np.ndarray:
         """Integer statistics of each second (has data, quantised mean, its square, within-variance / n),
@@ -146,10 +164,74 @@ class NonwearDetector:
         stats[:, 4] = squares[:, 0] + squares[:, 1] + squares[:, 2]
         stats[:, 5] = np.where(present, np.round(within * _WITHIN_SCALE), 0).astype(np.int64)
         np.cumsum(stats, axis=0, out=stats)
-        stats += self._cumulative[-1]
-        cumulative = np.concatenate([self._cumulative, stats])
-        self._cumulative = cumulative[-self._width :].copy()
+        carried = np.roll(self._ring, -(self._newest + 1), axis=0)[1:]  # oldest first, newest last
+        stats += carried[-1]
+        cumulative = np.concatenate([carried, stats])
+        self._ring = cumulative[-(self._width + 1) :].copy()
+        self._newest = self._width
         return cumulative
+
+    def _detect_one(
+        self, second: int, row: np.ndarray, sd_total: float, gravity: np.ndarray, has_sd: bool
+    ) -> np.ndarray:
+        """``detect`` for a single second (the live path), in plain Python: the same operations in the
+        same order on the same float64 and int64 values, so the same decisions, bit for bit."""
+        s = self.s
+        n, sx, sy, sz, sxx, syy, szz = row[: F.SZZ + 1].tolist()
+        has_data = n > 0
+        calm = has_data and has_sd and sd_total < s.nonwear_sd_g
+        if has_data and not calm:
+            self._last_not_calm = second
+        calm_for = second - self._last_not_calm
+
+        # this second's statistics, as in _window_stats, added to the ring
+        present = n >= 2
+        safe = max(n, 1.0)
+        mx, my, mz = sx / safe, sy / safe, sz / safe
+        within = (((sxx / safe - mx * mx) + (syy / safe - my * my)) + (szz / safe - mz * mz)) / safe
+        if present:
+            ux, uy, uz = round(mx * _MEAN_SCALE), round(my * _MEAN_SCALE), round(mz * _MEAN_SCALE)
+            stats = [1, ux, uy, uz, (ux * ux + uy * uy) + uz * uz, round(within * _WITHIN_SCALE)]
+        else:
+            stats = [0, 0, 0, 0, 0, 0]
+        size = self._width + 1
+        previous = self._ring[self._newest]
+        self._newest = (self._newest + 1) % size
+        newest = self._ring[self._newest]
+        np.add(previous, np.array(stats, np.int64), out=newest)
+
+        put_down = self._put_down_one(second, calm, self._last_not_calm, gravity)
+        no_drift = strict = False
+        if calm:
+            g = np.abs(gravity)
+            flat = max(max(g[0], g[1]), g[2]) > self._cos_flat
+            z = s.nonwear_flat_z if flat and put_down else s.nonwear_tilted_z
+            window = min(calm_for, s.nonwear_window_s)
+            count, tx, ty, tz, squares, noise_units = (
+                newest - self._ring[(self._newest - window) % size]
+            ).tolist()
+            count = float(count)
+            safe = max(count, 1.0)
+            tx, ty, tz = tx / _MEAN_SCALE, ty / _MEAN_SCALE, tz / _MEAN_SCALE
+            between = squares / (_MEAN_SCALE * _MEAN_SCALE) / safe - ((tx * tx + ty * ty) + tz * tz) / (
+                safe * safe
+            )
+            noise = noise_units / _WITHIN_SCALE / safe
+            excess = between - noise * (safe - 1.0) / safe
+            spread = noise * math.sqrt(2.0 / (3.0 * max(count - 1.0, 1.0)))
+            drift = s.nonwear_min_drift_g**2
+            enough = count >= s.nonwear_min_still_s
+            no_drift = enough and excess < drift - z * spread
+            strict = enough and excess < drift - s.nonwear_tilted_z * spread
+        if strict:
+            self._last_strict = second
+        no_drift = no_drift or self._last_strict > self._last_not_calm
+
+        quiet = has_data and has_sd and sd_total < s.long_still_sd_g
+        if not quiet:
+            self._last_not_quiet = second
+        long_still = (second - self._last_not_quiet) > s.long_still_min * 60.0
+        return np.array([has_data and ((calm and no_drift) or long_still)])
 
 
 def _drift_excess(stats: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
