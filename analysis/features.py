@@ -110,21 +110,40 @@ class SecondAccumulator:
     second arrived); seconds without samples inside that range get a row of zeros (n = 0). A sample that
     goes back in time to an earlier second than one already seen is dropped (BLE reordering is rare;
     the count is kept in ``dropped``), which a whole-array call does identically; so is a sample with a
-    non-finite time or acceleration.
+    non-finite time or acceleration. Packets inside the open second are checked when that second is
+    completed (or at ``flush``), so ``dropped`` may lag the newest packet by up to a second.
     """
 
     def __init__(self) -> None:
         self._open_second: int | None = None  # second of the newest sample (not complete yet)
         self._pending_t: list[np.ndarray] = []  # samples of the open second
         self._pending_xyz: list[np.ndarray] = []
+        self._unchecked_t: list[np.ndarray] = []  # whole packets inside the open second, not yet checked
+        self._unchecked_xyz: list[np.ndarray] = []
         self.dropped = 0
         self._scratch = Scratch()
 
     def push(self, chunk: SampleChunk) -> tuple[int, np.ndarray]:
-        empty = _NO_ROWS
         if not len(chunk):
-            return (self._open_second or 0), empty
+            return (self._open_second or 0), _NO_ROWS
         t, xyz = chunk.t, chunk.xyz
+        open_second = self._open_second
+        if open_second is not None and t[0] >= open_second and t[-1] < open_second + 1:
+            # The usual BLE packet: it begins and ends inside the open second. Nothing can be complete
+            # yet, so it is kept unchecked (a NaN fails the test above) and checked with the packet that
+            # completes the second: one check per second instead of one per packet; the samples, their
+            # order and hence the result are the same.
+            self._unchecked_t.append(t.copy())
+            self._unchecked_xyz.append(xyz.copy())
+            return open_second, _NO_ROWS
+        if self._unchecked_t:
+            t = np.concatenate([*self._unchecked_t, t])
+            xyz = np.concatenate([*self._unchecked_xyz, xyz])
+            self._unchecked_t, self._unchecked_xyz = [], []
+        return self._push_checked(t, xyz)
+
+    def _push_checked(self, t: np.ndarray, xyz: np.ndarray) -> tuple[int, np.ndarray]:
+        empty = _NO_ROWS
         if not (np.isfinite(t.sum()) and np.isfinite(xyz.sum())):  # cheap test; exact one below
             # A NaN would poison every running sum downstream; such samples are dropped and counted.
             finite = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
@@ -168,6 +187,13 @@ class SecondAccumulator:
         """End of data: the open second is complete."""
         if self._open_second is None:
             return 0, np.zeros((0, N_COLUMNS))
+        if self._unchecked_t:  # check them now (an unsorted packet may even complete seconds)
+            started = self._open_second
+            t, xyz = np.concatenate(self._unchecked_t), np.concatenate(self._unchecked_xyz)
+            self._unchecked_t, self._unchecked_xyz = [], []
+            _, completed = self._push_checked(t, xyz)
+            _, last = self.flush()
+            return started, np.concatenate([completed, last])
         first = self._open_second
         if not self._pending_t:
             return first, np.zeros((0, N_COLUMNS))
