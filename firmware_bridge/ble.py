@@ -123,12 +123,18 @@ class BleSource:
             reason = "closed"
             if self._closed.is_set():  # closed while connecting: the sentinel went to the old queue
                 self._queue.put_nowait(_LINK_LOST)
+            link_ended = False
             try:
                 async for chunk in self._stream():
                     yield chunk
                 reason = self._end_reason
+                link_ended = True
             finally:
-                await self._release(stop_streaming=self._closed.is_set())
+                # Tell the sensor to stop unless the link ended by itself (lost, or silent past the
+                # watchdog). That covers close() and also a consumer that stops iterating: the daemon's
+                # SIGTERM cancels this generator mid-await, and by the time anyone could call close()
+                # the client is already gone (a MetaMotion would go on sampling on its battery).
+                await self._release(stop_streaming=self._closed.is_set() or not link_ended)
             if not self._closed.is_set():
                 failures = 1
                 await self._backoff(failures, reason)

@@ -162,3 +162,4 @@ def test_run_device_takes_a_thigh_from_ble_to_phone_prompts_while_sitting_and_su
     assert all(ended is not None for _, _, ended in sessions), "the session was not closed on SIGTERM"
     assert batteries and {percent for (percent,) in batteries} == {sensor.peripheral.battery_percent}
     assert sub.on(state)[-1].json()["battery"] == sensor.peripheral.battery_percent
+    assert sensor.stops >= 1, f"SIGTERM left the sensor measuring (no stop command); log:\n{log}"
