@@ -60,7 +60,9 @@ def sit_then_stand_stretch(seed: int = 2) -> ThighStretch:
             t0, t1 = sat.end - SIT_BEFORE_STAND_S, sat.end + STAND_S
             inside = (recording.samples.t >= t0) & (recording.samples.t < t1)
             samples = SampleChunk(recording.samples.t[inside], recording.samples.xyz[inside])
-            return ThighStretch(samples, float(sat.end - t0), [Posture.SITTING, Posture.STANDING])
+            truth = recording.truth.codes[int(t0 - recording.truth.start) : int(t1 - recording.truth.start)]
+            in_order = [Posture(code) for i, code in enumerate(truth) if i == 0 or code != truth[i - 1]]
+            return ThighStretch(samples, float(sat.end - t0), in_order)
     raise AssertionError(f"simulated day (seed {seed}) has no long sitting spell followed by a long stand")
 
 
