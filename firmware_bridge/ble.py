@@ -69,7 +69,7 @@ class BleSource:
     ) -> None:
         self.settings = settings
         self._bluez_required = bluez_required  # commands: no BlueZ before the first connection is fatal
-        self.sensor_id: str = settings.address or ""
+        self.sensor_id: str = (settings.address or "").upper()  # BlueZ spells addresses in capitals
         self.name: str = settings.address or "BLE sensor"
         self.family: str | None = settings.family
         self.battery_percent: int | None = None
