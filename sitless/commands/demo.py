@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sitless.cli import CommandError
+from sitless.commands._options import add_config_option
 
 DESCRIPTION = """\
 A simulated 8-hour workday through the whole sitless pipeline in about a minute, no hardware needed.
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--broker", metavar="URL", help="use this broker instead of starting a private Mosquitto"
     )
-    parser.add_argument("--config", type=Path, metavar="FILE", help="a config file ([alerts], [mqtt])")
+    add_config_option(parser)
     parser.add_argument(
         "--out-dir",
         type=Path,

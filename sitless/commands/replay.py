@@ -12,6 +12,7 @@ from pathlib import Path
 from firmware_bridge.recordings import RecordingError
 from firmware_bridge.sources import ReplaySource
 from sitless.cli import CommandError
+from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 from sitless.daemon import (
     build_pipeline,
     default_device_id,
@@ -54,16 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--speed", default="max", help="data seconds per wall second: 1 = real time, 60, ... or max (default)"
     )
-    parser.add_argument(
-        "--broker", metavar="URL", help="publish to this broker: mqtt://host:port or mqtts://host:port"
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="the TOML config file (default: ~/.config/sitless/config.toml)",
-    )
-    parser.add_argument("--store", type=Path, metavar="DB", help="the SQLite store (default: [store] path)")
+    add_broker_option(parser, "publish to this broker (without one: store only)")
+    add_config_option(parser)
+    add_store_option(parser)
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary (prompts with their data times)"
     )

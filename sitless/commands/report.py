@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sitless.cli import CommandError
+from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 
 DESCRIPTION = """\
 The weekly sitting report from the store: minutes per posture, breaks from sitting, long sitting
@@ -41,18 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W47 (default: the current week so far)"
     )
     which.add_argument("--last", action="store_true", help="the last complete week (Monday to Sunday)")
-    parser.add_argument(
-        "--store",
-        metavar="DB",
-        type=Path,
-        help="the store (default: [store] path, or ~/.local/share/sitless/sitless.db)",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        type=Path,
-        help="configuration file (default: ~/.config/sitless/config.toml)",
-    )
+    add_store_option(parser)
+    add_config_option(parser)
     parser.add_argument(
         "--timezone",
         metavar="ZONE",
@@ -66,11 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--publish", action="store_true", help="publish the JSON summary, retained, to <prefix>/report/weekly"
     )
-    parser.add_argument(
-        "--broker",
-        metavar="URL",
-        help="MQTT broker URL for --publish, e.g. mqtt://localhost:1883 (default: [mqtt] url)",
-    )
+    add_broker_option(parser, "for --publish")
     parser.add_argument(
         "--topic",
         metavar="TOPIC",

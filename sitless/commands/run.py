@@ -6,11 +6,11 @@ import argparse
 import logging
 import math
 import time
-from pathlib import Path
 
 from firmware_bridge.simulate import SimulationConfig
 from firmware_bridge.sources import SimulatedSource
 from sitless.cli import CommandError
+from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 from sitless.config import ConfigError
 from sitless.daemon import (
     build_pipeline,
@@ -56,16 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device", metavar="ADDR", help="BLE address of the sensor (default: [sensor] address)"
     )
     source.add_argument("--simulate", action="store_true", help="a simulated thigh sensor, in real time")
-    parser.add_argument(
-        "--broker", metavar="URL", help="mqtt://host:port or mqtts://host:port (default: [mqtt] url)"
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="the TOML config file (default: ~/.config/sitless/config.toml)",
-    )
-    parser.add_argument("--store", type=Path, metavar="DB", help="the SQLite store (default: [store] path)")
+    add_broker_option(parser, "where prompts and state go")
+    add_config_option(parser)
+    add_store_option(parser)
     parser.set_defaults(func=main)
 
 
