@@ -98,6 +98,14 @@ def parse_broker_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port, tls)
 
 
+def default_device_id(settings: MqttSettings) -> str:
+    """``[mqtt] device_id``, else the host name: the daemon, replay and ``sitless report --publish`` all
+    name their topics with it, so a report lands beside the prompts of the same device."""
+    if settings.device_id:
+        return settings.device_id
+    return normalise_device_id(socket.gethostname().replace(".", "-"))
+
+
 def normalise_device_id(text: str) -> str:
     """A topic- and client-id-safe device id: "C0:FF:EE:00:00:01" -> "c0ffee000001"."""
     cleaned = _DEVICE_ID_RE.sub("", text.lower().replace(":", ""))

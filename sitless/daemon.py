@@ -10,9 +10,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import signal
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,14 +65,6 @@ def open_store(settings: Settings, override: Path | None) -> Store:
         return Store.open(path)
     except StoreError as error:
         raise CommandError(str(error)) from None
-
-
-def default_device_id(mqtt: MqttSettings) -> str:
-    """``[mqtt] device_id``, else the host name (the same default as ``sitless report --publish``)."""
-    if mqtt.device_id:
-        return mqtt.device_id
-    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
-    return name or "sitless"
 
 
 def connect_publisher(mqtt: MqttSettings, device_id: str) -> MqttPublisher | None:

@@ -229,20 +229,13 @@ def terminal_summary(report: dict) -> str:
 
 
 # ---------------------------------------------------------------- MQTT one-shot publish
-def weekly_topic(config: Config, *, sensor_names: list[str] | None = None) -> str:
-    """``<prefix>/report/weekly`` as the daemon names it: [mqtt] topic_prefix or sitless/<device_id>/.
-
-    The device id is [mqtt] device_id, else the [sensor] address, else the store's only sensor.
-    """
-    from alerts.mqtt import normalise_device_id, topics_for
+def weekly_topic(config: Config) -> str:
+    """``<prefix>/report/weekly`` exactly as the daemon names it (``[mqtt] prefix`` or
+    ``sitless/<device_id>/``, the device id being ``[mqtt] device_id`` or the host name)."""
+    from alerts.mqtt import default_device_id, topics_for
 
     settings = _mqtt_settings(config)
-    device = settings.device_id
-    if not device:
-        address = (config.tables.get("sensor") or {}).get("address")
-        names = [n for n in (sensor_names or []) if n != "default"]
-        device = address or (names[0] if len(names) == 1 else "sensor")
-    return topics_for(settings, normalise_device_id(device)).report_weekly
+    return topics_for(settings, default_device_id(settings)).report_weekly
 
 
 def _mqtt_settings(config: Config, broker: str | None = None):  # noqa: ANN202 - alerts.mqtt.MqttSettings

@@ -9,13 +9,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from alerts.mqtt import default_device_id
 from firmware_bridge.recordings import RecordingError
 from firmware_bridge.sources import ReplaySource
 from sitless.cli import CommandError
 from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 from sitless.daemon import (
     build_pipeline,
-    default_device_id,
     load_settings,
     open_store,
     parse_speed,

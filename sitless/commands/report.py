@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--topic",
         metavar="TOPIC",
-        help="topic for --publish (default: <[mqtt] topic_prefix or sitless/<device_id>/>report/weekly)",
+        help="topic for --publish (default: <[mqtt] prefix or sitless/<device_id>/>report/weekly, as the daemon names it)",
     )
     parser.set_defaults(func=run)
 
@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     try:
         this_week, previous = weekly.load_report_weeks(store, week, tz)
-        sensor_names = store.sensor_names()
     except weekly.ReportError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
     if args.publish:
         try:
-            topic = args.topic or weekly.weekly_topic(config, sensor_names=sensor_names)
+            topic = args.topic or weekly.weekly_topic(config)
             where = weekly.publish_report(config, topic, text, broker=args.broker)
         except weekly.ReportError as error:
             raise CommandError(str(error)) from None

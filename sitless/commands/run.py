@@ -7,6 +7,7 @@ import logging
 import math
 import time
 
+from alerts.mqtt import default_device_id
 from firmware_bridge.simulate import SimulationConfig
 from firmware_bridge.sources import SimulatedSource
 from sitless.cli import CommandError
@@ -14,7 +15,6 @@ from sitless.commands._options import add_broker_option, add_config_option, add_
 from sitless.config import ConfigError
 from sitless.daemon import (
     build_pipeline,
-    default_device_id,
     load_settings,
     open_store,
     run_until_done,
