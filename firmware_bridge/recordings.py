@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from analysis.samples import SampleChunk
+from firmware_bridge.private_files import private_output
 from firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows, iter_csv
 from firmware_bridge.recordings_npz import iter_npz, write_npz
 from firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
@@ -89,13 +90,6 @@ def read_recording_with_problems(path: os.PathLike | str) -> tuple[SampleChunk, 
     return read_recording(path, on_error="skip", problems=problems), problems
 
 
-def _open_private(path: Path):
-    """A temporary file next to ``path`` with mode 0600 (renamed into place when complete)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    return temporary, os.fdopen(fd, "wb")
-
-
 def write_recording(
     path: os.PathLike | str, samples: SampleChunk | Iterable[SampleChunk], *, iso: bool = False
 ) -> None:
@@ -103,17 +97,11 @@ def write_recording(
     path = Path(path)
     kind = _kind(path)
     chunks: Iterable[SampleChunk] = [samples] if isinstance(samples, SampleChunk) else samples
-    temporary, handle = _open_private(path)
-    try:
-        with handle:
-            if kind == "csv":
-                handle.write((HEADER + "\n").encode())
-                for chunk in chunks:
-                    for piece in chunk.split(1 << 18):
-                        handle.write(format_csv_rows(piece, iso=iso))
-            else:
-                write_npz(handle, chunks, path.parent)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with private_output(path) as handle:
+        if kind == "csv":
+            handle.write((HEADER + "\n").encode())
+            for chunk in chunks:
+                for piece in chunk.split(1 << 18):
+                    handle.write(format_csv_rows(piece, iso=iso))
+        else:
+            write_npz(handle, chunks, path.parent)

@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from analysis.samples import SampleChunk
-from firmware_bridge.recordings_timestamps import RecordingError, _fast_iso_times, _TimestampParser
+from firmware_bridge.recordings_timestamps import (
+    EARLIEST_T,
+    LATEST_T,
+    RecordingError,
+    _fast_iso_times,
+    _TimestampParser,
+    implausible_time,
+)
 
 HEADER = "timestamp,x,y,z"
 COLUMNS = ("timestamp", "x", "y", "z")
@@ -75,6 +82,8 @@ class _CsvBlockReader:
             or table.shape != (len(lines), 4)
             or len(t) != len(lines)
             or not np.isfinite(table).all()
+            or t.min() < EARLIEST_T
+            or t.max() >= LATEST_T
         ):
             return None
         if t[0] < self.last_t or (len(t) > 1 and (np.diff(t) < 0).any()):
@@ -125,6 +134,8 @@ class _CsvBlockReader:
         if len(fields) != 4:
             raise ValueError(f"expected 4 columns (timestamp,x,y,z), found {len(fields)}: {line[:80]!r}")
         t = self.parse_time(fields[0])
+        if (why := implausible_time(t)) is not None:
+            raise ValueError(why)
         values = []
         for name, text in zip(COLUMNS[1:], fields[1:], strict=True):
             try:

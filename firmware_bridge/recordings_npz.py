@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.samples import SampleChunk
-from firmware_bridge.recordings_timestamps import RecordingError
+from firmware_bridge.recordings_timestamps import EARLIEST_T, LATEST_T, RecordingError, implausible_time
 
 
 def _npz_problem(path: Path, reason: str) -> RecordingError:
@@ -27,12 +27,14 @@ def _npz_problem(path: Path, reason: str) -> RecordingError:
 def _valid_samples(path: Path, t: np.ndarray, xyz: np.ndarray, first: int, last_t: float, on_error, problems):
     """Drop (or raise on) non-finite samples and samples going back in time; returns (chunk, last_t)."""
     t = t.astype(np.float64)
-    bad = ~np.isfinite(t) | ~np.isfinite(xyz).all(axis=1)
+    bad = ~np.isfinite(t) | ~np.isfinite(xyz).all(axis=1) | (t < EARLIEST_T) | (t >= LATEST_T)
     running_max = np.maximum.accumulate(np.concatenate(([last_t], np.where(bad, -np.inf, t))))
     bad |= t < running_max[:-1]
     for index in np.flatnonzero(bad)[: (1 if on_error == "raise" else None)]:
+        why = implausible_time(float(t[index])) if np.isfinite(t[index]) else None
         finite = np.isfinite(t[index]) and np.isfinite(xyz[index]).all()
-        what = f"time {t[index]:.6f} goes backwards" if finite else "is not finite"
+        what = why.replace("timestamp", "time", 1) if why else None
+        what = what or (f"time {t[index]:.6f} goes backwards" if finite else "is not finite")
         error = RecordingError(path, None, f"sample {first + index} {what}")
         if on_error == "raise":
             raise error

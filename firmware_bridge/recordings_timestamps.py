@@ -10,6 +10,22 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 
+#: Timestamps sitless accepts: 2000-01-01 to 2100-01-01 UTC. Anything else is a clock that was never set
+#: (a sensor counting from 0) or a unit mistake (milliseconds); accepting it would make a recording span
+#: decades of "missing" seconds.
+EARLIEST_T = 946684800.0
+LATEST_T = 4102444800.0
+
+
+def implausible_time(t: float) -> str | None:
+    """Why ``t`` cannot be a sample's real time, or None when it can."""
+    if EARLIEST_T <= t < LATEST_T:
+        return None
+    return (
+        f"timestamp {t:.6g} is not between 2000 and 2100; a recording needs the real time of each sample "
+        "(epoch seconds, or ISO-8601 with a zone), not a counter from 0 or milliseconds"
+    )
+
 
 class RecordingError(ValueError):
     """A recording file that cannot be read as it is; ``path`` and ``line`` (None for NPZ) say where."""

@@ -90,6 +90,8 @@ class SimulationConfig:
             problems.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if not (math.isfinite(self.start) and float(self.start).is_integer()):
             problems.append(f"start must be a whole epoch second, got {self.start}")
+        elif not (self.start >= 946684800 and self.start + self.hours * 3600 < 4102444800):
+            problems.append(f"start must lie between the years 2000 and 2100, got {self.start:.0f}")
         for name in ("noise_g", "gain_error", "offset_g", "jitter_s", "disconnects_per_hour"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
+from firmware_bridge.private_files import private_output
 from firmware_bridge.recordings import RecordingError, parse_timestamp
 
 HEADER = "timestamp,posture"
@@ -37,19 +38,11 @@ def format_posture_rows(series: PostureSeconds) -> bytes:
 
 def write_posture_csv(path: os.PathLike | str, series: PostureSeconds) -> None:
     """Write one row per second (mode 0600, via a temporary file renamed into place)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write((HEADER + "\n").encode())
-            for offset in range(0, len(series), 1 << 16):
-                piece = PostureSeconds(series.start + offset, series.codes[offset : offset + (1 << 16)])
-                handle.write(format_posture_rows(piece))
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with private_output(path) as handle:
+        handle.write((HEADER + "\n").encode())
+        for offset in range(0, len(series), 1 << 16):
+            piece = PostureSeconds(series.start + offset, series.codes[offset : offset + (1 << 16)])
+            handle.write(format_posture_rows(piece))
 
 
 def _read_fast(path: Path) -> PostureSeconds | None:

@@ -21,6 +21,7 @@ import numpy as np
 from analysis.metrics import BRIDGE_UNKNOWN_S
 from analysis.postures import PostureSeconds
 from analysis.report import PromptEvent, WeekData, build_report
+from firmware_bridge.private_files import private_output
 from sitless.config import Config, ConfigError
 from sitless.store import Store
 
@@ -179,16 +180,9 @@ def report_json(report: dict) -> str:
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` created 0600 (a report is health data), atomically via a temp file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with private_output(path) as handle:
+        handle.write(data)
 
 
 # ---------------------------------------------------------------- terminal

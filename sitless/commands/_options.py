@@ -5,6 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sitless.cli import CommandError
+
+
+def refuse_overwriting(outputs: dict[str, Path | str | None], inputs: dict[str, Path | str | None]) -> None:
+    """Stop before an output would replace an input (``--out day.csv`` on ``day.csv``, ``--html`` on the
+    store): that would destroy recorded health data without a word."""
+    from firmware_bridge.private_files import same_file
+
+    named_inputs = [(name, path) for name, path in inputs.items() if path is not None]
+    seen: list[tuple[str, Path | str]] = []
+    for name, path in outputs.items():
+        if path is None or str(path) == "-":
+            continue
+        for other_name, other in named_inputs + seen:
+            if same_file(path, other):
+                raise CommandError(
+                    f"{name} {path} is the same file as {other_name}; refusing to overwrite it"
+                )
+        seen.append((name, path))
+
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

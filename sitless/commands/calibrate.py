@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from analysis.calibration import Calibration, CalibrationError, calibrate_standing
 from analysis.samples import SampleChunk
+from firmware_bridge.private_files import private_output
 from sitless.cli import CommandError
 from sitless.config import default_data_dir
 
@@ -65,12 +65,8 @@ def save_calibration(calibration: Calibration, path: Path | None = None) -> Path
     """Write atomically with mode 0600 (it describes how a person wears a health sensor)."""
     path = path or calibration_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(calibration.to_dict(), handle, indent=2)
-        handle.write("\n")
-    os.replace(temporary, path)
+    with private_output(path) as handle:
+        handle.write((json.dumps(calibration.to_dict(), indent=2) + "\n").encode())
     return path
 
 

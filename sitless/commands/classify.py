@@ -12,6 +12,7 @@ from analysis.classify import ClassifierSettings, StreamingClassifier
 from analysis.postures import Posture, PostureSeconds
 from firmware_bridge.recordings import RecordingError, iter_recording
 from sitless.cli import CommandError
+from sitless.commands._options import refuse_overwriting
 from sitless.config import ConfigError, load_config
 from sitless.posture_csv import write_posture_csv
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"{error} (use --no-calibration to ignore it)") from None
     if not args.input.exists():
         raise CommandError(f"{args.input}: no such file")
+    refuse_overwriting({"--out": args.out}, {"INPUT": args.input})
     size = args.input.stat().st_size
     show_progress = not args.no_progress and size >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
     progress = _Progress(size, args.input.suffix.lower() == ".csv") if show_progress else None

@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 
 from sitless.cli import CommandError
-from sitless.commands._options import add_broker_option, add_config_option, add_store_option
+from sitless.commands._options import (
+    add_broker_option,
+    add_config_option,
+    add_store_option,
+    refuse_overwriting,
+)
 
 DESCRIPTION = """\
 The weekly sitting report from the store: minutes per posture, breaks from sitting, long sitting
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         raise CommandError(str(error)) from None
     path = args.store.expanduser() if args.store else store_settings.resolved_path()
+    refuse_overwriting({"--html": args.html, "--png": args.png, "--json": args.json}, {"the store": path})
     if not path.exists():
         raise CommandError(
             f"no store at {path} (run `sitless run` or `sitless demo` first, or pass --store DB)"

@@ -14,6 +14,7 @@ from analysis.samples import SampleChunk
 from firmware_bridge.recordings import RecordingError, parse_timestamp, write_recording
 from firmware_bridge.simulate import DEFAULT_START, MOUNTINGS, SCHEDULES, SimulationConfig, simulate_chunks
 from sitless.cli import CommandError
+from sitless.commands._options import refuse_overwriting
 from sitless.posture_csv import write_posture_csv
 
 DESCRIPTION = """\
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     for path, what in ((args.out, "--out"), (args.truth, "--truth")):
         if path is not None and not path.parent.exists():
             raise CommandError(f"{what}: directory {path.parent} does not exist")
+    refuse_overwriting({"--out": args.out, "--truth": args.truth}, {})
     if args.out.suffix.lower() not in (".csv", ".npz"):
         raise CommandError(f"--out must end in .csv or .npz, got {args.out.name!r}")
     try:

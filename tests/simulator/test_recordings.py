@@ -200,7 +200,7 @@ def test_a_cut_npz_file_is_reported_not_crashed_on(tmp_path, samples) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    start=st.floats(0.0, 9e9),
+    start=st.floats(946684800.0, 4.1e9),  # the years 2000-2100 that readers accept
     steps=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=30),
     values=st.data(),
 )
@@ -217,3 +217,19 @@ def test_csv_formatter_round_trips_any_sample_within_sensor_range(
     back = read_recording(path)
     assert np.allclose(back.t, t, atol=2e-6, rtol=0)
     assert np.allclose(back.xyz, xyz, atol=6e-6, rtol=0)
+
+
+@pytest.mark.parametrize("first", ["0", "1e20", "1794816000000"])
+def test_a_clock_that_was_never_set_or_milliseconds_are_refused_by_line(tmp_path, first) -> None:
+    """A sensor counting from 0 (or a file in milliseconds) would span decades of "missing" seconds."""
+    path = tmp_path / "clock.csv"
+    path.write_text(f"timestamp,x,y,z\n{first},1,0,0\n1794816000.02,1,0,0\n")
+    with pytest.raises(RecordingError, match=r"line 2: timestamp .* is not between 2000 and 2100"):
+        read_recording(path)
+
+
+def test_an_npz_with_timestamps_from_0_is_refused_by_sample(tmp_path) -> None:
+    path = tmp_path / "clock.npz"
+    np.savez(path, t=np.arange(5, dtype=np.float64), xyz=np.zeros((5, 3), np.float32))
+    with pytest.raises(RecordingError, match=r"sample 0 time 0 is not between 2000 and 2100"):
+        read_recording(path)
