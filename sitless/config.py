@@ -32,6 +32,10 @@ def default_data_dir() -> Path:
     return base / "sitless"
 
 
+#: The tables sitless reads. A mistyped one (``[alert]``) would otherwise be ignored without a word.
+KNOWN_TABLES = ("sensor", "alerts", "mqtt", "store", "report", "classifier")
+
+
 class ConfigError(Exception):
     """The configuration file is unreadable or a value in it is wrong; the message says where."""
 
@@ -71,8 +75,18 @@ def load_config(path: Path | str | None = None, *, required: bool = False) -> Co
             tables = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{config_path}: not UTF-8 text (byte {error.start}); TOML files are UTF-8"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{config_path}: cannot read: {error.strerror}") from None
+    for name, value in tables.items():
+        if name not in KNOWN_TABLES:
+            known = ", ".join(f"[{t}]" for t in KNOWN_TABLES)
+            raise ConfigError(f"{config_path}: unknown table [{name}] (known tables: {known})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{config_path}: {name} must be a table [{name}], got {type(value).__name__}")
     return Config(tables=tables, path=config_path)
 
 

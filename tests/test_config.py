@@ -25,8 +25,25 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_missing_table_keeps_documented_defaults(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "[other]\nx = 1\n"))
+    config = load_config(write(tmp_path, "[store]\nkeep_raw_days = 1\n"))
     assert config.section("alerts", ExampleSettings) == ExampleSettings()
+
+
+def test_a_mistyped_table_is_named_not_ignored(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown table \[alert\] \(known tables: \[sensor\], \[alerts\]"):
+        load_config(write(tmp_path, "[alert]\nsit_limit_min = 20\n"))
+
+
+def test_a_table_given_as_a_plain_value_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"alerts must be a table \[alerts\], got int"):
+        load_config(write(tmp_path, "alerts = 5\n"))
+
+
+def test_a_binary_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path)
 
 
 def test_values_are_read_and_ints_widen_to_floats(tmp_path: Path) -> None:

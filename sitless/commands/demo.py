@@ -139,7 +139,13 @@ class Phone:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect(address.host, address.port, keepalive=30)
+        try:
+            self.client.connect(address.host, address.port, keepalive=30)
+        except OSError as error:
+            raise CommandError(
+                f"cannot reach the broker at {address}: {error.strerror or error}; start it, or leave out "
+                "--broker (and [mqtt] url) to let the demo run its own private Mosquitto"
+            ) from None
         self.client.loop_start()
         if not self.subscribed.wait(10):
             self.stop()

@@ -85,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
             run_until_done(pipeline)
         except RecordingError as error:
             raise CommandError(str(error)) from None
+        waiting = len(store.outbox_pending()) if pipeline.publisher else 0
     finally:
         store.close()
     summary = {
@@ -95,13 +96,22 @@ def main(args: argparse.Namespace) -> int:
             {"id": p["id"], "ts": p["ts"], "level": p["level"], "sitting_min": p["sitting_min"]}
             for p in prompts
         ],
-        "published": pipeline.publisher is not None,
+        "published": pipeline.publisher is not None and waiting == 0,
+        "waiting_in_outbox": waiting,
     }
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         print()
     else:
-        where = f", published to {settings.mqtt.url}" if pipeline.publisher else " (no broker: store only)"
+        if not pipeline.publisher:
+            where = " (no broker: store only)"
+        elif waiting:
+            where = (
+                f", NOT all sent: {waiting} message(s) wait in the outbox for {settings.mqtt.url} "
+                "(the next replay or `sitless run` with that broker sends them)"
+            )
+        else:
+            where = f", published to {settings.mqtt.url}"
         print(f"{args.input.name}: {len(prompts)} prompt(s){where}")
         for p in prompts:
             print(

@@ -72,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alerts.policy import AlertSettings
     from sitless import weekly
     from sitless.config import ConfigError, load_config
     from sitless.store import Store, StoreError, StoreSettings
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         store_settings = config.section("store", StoreSettings)
         report_settings = config.section("report", weekly.ReportSettings)
+        alerts_zone = config.section("alerts", AlertSettings).timezone  # the daemon's Monday report uses it
     except ConfigError as error:
         raise CommandError(str(error)) from None
     path = args.store.expanduser() if args.store else store_settings.resolved_path()
@@ -90,9 +92,6 @@ def run(args: argparse.Namespace) -> int:
         )
     week = args.week if args.week else ("last" if args.last else "current")
     try:
-        alerts_zone = (config.tables.get("alerts") or {}).get(
-            "timezone"
-        )  # the daemon's Monday report uses it
         tz = weekly.resolve_timezone(args.timezone or report_settings.timezone or alerts_zone)
         store = Store.open(path)
     except (weekly.ReportError, StoreError) as error:
