@@ -46,6 +46,10 @@ class CalibrationFileError(Exception):
     """The saved calibration file cannot be used; the message names the file."""
 
 
+#: The longest recording `--from` accepts as "standing still" (a deliberate clip, not a day).
+MAX_FROM_FILE_S = 120.0
+
+
 def calibration_path() -> Path:
     return default_data_dir() / "calibration.json"
 
@@ -114,6 +118,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.from_file:
         samples = _read_file(args.from_file)
+        if samples.duration_s > MAX_FROM_FILE_S:
+            # Its last seconds could be anything (sitting, the sensor on a desk); only the person knows
+            # they stood still, so only a short clip made for the purpose is trusted.
+            raise CommandError(
+                f"{args.from_file} lasts {samples.duration_s / 60:.1f} min; --from wants a short recording "
+                f"(at most {MAX_FROM_FILE_S:.0f} s) of you standing still, e.g. "
+                "`sitless record --device ADDR --seconds 10 --out stand.csv`"
+            )
     elif args.simulate:
         samples = _simulated_standing(args.mounting, args.seed)
     else:

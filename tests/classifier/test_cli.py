@@ -120,6 +120,15 @@ def test_calibrating_while_walking_is_refused_with_a_reason(tmp_path, capsys):
     assert load_calibration() is None
 
 
+def test_calibrating_from_a_whole_recording_is_refused_because_its_end_may_be_sitting(recording, capsys):
+    """Half an hour of a day ends wherever it ends (often sitting still): only a clip made for the
+    purpose says "standing", so a long file must not become the upright reference."""
+    path, _day = recording
+    assert main(["calibrate", "--from", str(path)]) == 2
+    assert "short recording" in capsys.readouterr().err
+    assert load_calibration() is None
+
+
 def test_a_broken_calibration_file_is_named_by_classify(recording, tmp_path, capsys):
     path, _ = recording
     target = tmp_path / "data" / "sitless" / "calibration.json"
