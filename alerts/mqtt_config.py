@@ -32,7 +32,7 @@ class MqttSettings:
 
     #: mqtt://host:port or mqtts://host:port (TLS); None: do not publish.
     url: str | None = None
-    #: Names the topics and the client id; default: derived from the sensor.
+    #: Names the topics and the client id; default: the host name (``default_device_id``).
     device_id: str | None = None
     protocol: str = "5"  # "5" or "3.1.1"
     client_id: str | None = None  # default "sitless-<device_id>" (stable, so the session persists)
@@ -50,6 +50,12 @@ class MqttSettings:
     def __post_init__(self) -> None:
         if self.protocol not in ("5", "3.1.1"):
             raise ValueError(f'protocol must be "5" or "3.1.1", got {self.protocol!r}')
+        # MQTT forbids wildcards and NUL in topic names (MQTT 5.0 section 4.7); a device id is one level.
+        for name, value, banned in (("device_id", self.device_id, "/+#\0"), ("prefix", self.prefix, "+#\0")):
+            if value is not None and (not value.strip("/") or any(c in value for c in banned)):
+                raise ValueError(
+                    f"{name} {value!r} cannot name MQTT topics (no {' '.join(repr(c) for c in banned)}, not empty)"
+                )
         if self.url is not None:
             parse_broker_url(self.url)
         for name in ("ca_certs", "certfile", "keyfile"):

@@ -76,8 +76,8 @@ class SimulationConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if not (self.hours > 0 and math.isfinite(self.hours)):
-            problems.append(f"hours must be positive, got {self.hours}")
+        if not (0 < self.hours <= 24 * 366):
+            problems.append(f"hours must be more than 0 and at most a year (8784), got {self.hours}")
         if not MIN_RATE_HZ <= self.rate_hz <= MAX_RATE_HZ:
             problems.append(f"rate_hz must be between {MIN_RATE_HZ} and {MAX_RATE_HZ}, got {self.rate_hz}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or self.seed < 0:

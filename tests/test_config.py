@@ -88,3 +88,12 @@ def test_without_a_default_file_sitless_runs_on_defaults(
 ) -> None:
     monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "absent.toml"))
     assert load_config().tables == {}
+
+
+@pytest.mark.parametrize("device_id", ["a/#", "+", "desk/2", ""])
+def test_a_device_id_that_cannot_name_mqtt_topics_is_a_config_error(tmp_path: Path, device_id: str) -> None:
+    from alerts.mqtt import MqttSettings
+
+    config = load_config(write(tmp_path, f'[mqtt]\ndevice_id = "{device_id}"\n'))
+    with pytest.raises(ConfigError, match=r"\[mqtt\]: device_id .* cannot name MQTT topics"):
+        config.section("mqtt", MqttSettings)
