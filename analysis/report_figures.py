@@ -118,20 +118,28 @@ def _legend(fig: Figure, postures: tuple[Posture, ...]) -> None:
     )
 
 
-def posture_bars_figure(report: dict) -> Figure:
-    days = report["days"]
-    fig = Figure(figsize=(WIDTH_IN, 3.0))
+def _stacked_day_bars(
+    fig: Figure, days: list[dict], layers: list[tuple[str, str, list]], ylabel: str
+) -> None:
+    """One bar per day, ``layers`` of (label, colour, minutes per day) stacked bottom-up, in hours."""
     ax = fig.add_subplot()
     x = np.arange(len(days))
     bottom = np.zeros(len(days))
-    for posture in STACK_ORDER:
-        hours = np.array([d[f"{posture.label}_min"] or 0 for d in days]) / 60.0
-        ax.bar(x, hours, 0.7, bottom=bottom, color=COLOURS[posture], label=posture.label)
+    for label, colour, minutes in layers:
+        hours = np.array(minutes, dtype=float) / 60.0
+        ax.bar(x, hours, 0.7, bottom=bottom, color=colour, label=label)
         bottom += hours
     ax.set_xticks(x, [_day_label(d["date"]) for d in days])
-    ax.set_ylabel("hours")
+    ax.set_ylabel(ylabel)
     ax.yaxis.grid(True, color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
+
+
+def posture_bars_figure(report: dict) -> Figure:
+    days = report["days"]
+    fig = Figure(figsize=(WIDTH_IN, 3.0))
+    layers = [(p.label, COLOURS[p], [d[f"{p.label}_min"] or 0 for d in days]) for p in STACK_ORDER]
+    _stacked_day_bars(fig, days, layers, "hours")
     _legend(fig, STACK_ORDER)
     fig.subplots_adjust(left=0.12, right=0.98, top=0.96, bottom=0.27)
     return fig
@@ -140,17 +148,11 @@ def posture_bars_figure(report: dict) -> Figure:
 def band_bars_figure(report: dict) -> Figure:
     days = report["days"]
     fig = Figure(figsize=(WIDTH_IN, 2.8))
-    ax = fig.add_subplot()
-    x = np.arange(len(days))
-    bottom = np.zeros(len(days))
-    for band, (label, colour) in enumerate(zip(BOUT_BAND_LABELS, BAND_COLOURS, strict=True)):
-        hours = np.array([d["sitting_min_by_band"][band] for d in days]) / 60.0
-        ax.bar(x, hours, 0.7, bottom=bottom, color=colour, label=label)
-        bottom += hours
-    ax.set_xticks(x, [_day_label(d["date"]) for d in days])
-    ax.set_ylabel("sitting hours")
-    ax.yaxis.grid(True, color=GRID, linewidth=0.6)
-    ax.set_axisbelow(True)
+    layers = [
+        (label, colour, [d["sitting_min_by_band"][band] for d in days])
+        for band, (label, colour) in enumerate(zip(BOUT_BAND_LABELS, BAND_COLOURS, strict=True))
+    ]
+    _stacked_day_bars(fig, days, layers, "sitting hours")
     fig.legend(loc="lower center", ncol=3, frameon=False, fontsize=8, handlelength=1.2, columnspacing=1.0)
     fig.subplots_adjust(left=0.12, right=0.98, top=0.96, bottom=0.29)
     return fig
