@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 
-from alerts.mqtt import Topics
-from analysis.postures import Posture
+from sitless.alerts.mqtt import Topics
+from sitless.analysis.postures import Posture
 
 ORIGIN = {"name": "sitless"}
 

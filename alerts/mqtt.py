@@ -29,7 +29,7 @@ from typing import Protocol
 import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
 
-from alerts.mqtt_config import (
+from sitless.alerts.mqtt_config import (
     BrokerAddress,
     MqttError,
     MqttSettings,
@@ -42,7 +42,7 @@ from alerts.mqtt_config import (
     parse_broker_url,
     topics_for,
 )
-from alerts.payloads import Command, CommandPayloadError, dumps, parse_command
+from sitless.alerts.payloads import Command, CommandPayloadError, dumps, parse_command
 
 __all__ = [
     "BrokerAddress",

@@ -1,7 +1,7 @@
 """MQTT connection settings (table ``[mqtt]``), topics, and clear descriptions of connection failures.
 
-Split from ``alerts.mqtt`` (the publisher) so the one-shot helper, the report and the tests can use
-them without the publisher's thread machinery. ``alerts.mqtt`` re-exports everything here.
+Split from ``sitless.alerts.mqtt`` (the publisher) so the one-shot helper, the report and the tests can use
+them without the publisher's thread machinery. ``sitless.alerts.mqtt`` re-exports everything here.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from alerts.policy import PromptDue
-from analysis.postures import SEDENTARY, Posture
+from sitless.alerts.policy import PromptDue
+from sitless.analysis.postures import SEDENTARY, Posture
 
 #: Upper bound for snooze and do-not-disturb durations from a command (one week).
 MAX_COMMAND_MINUTES = 7 * 24 * 60

@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts.exercises import LIBRARY, Exercise, ExerciseRotation
-from alerts.schedule import WorkingHours
-from analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
+from sitless.alerts.exercises import LIBRARY, Exercise, ExerciseRotation
+from sitless.alerts.schedule import WorkingHours
+from sitless.analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
 
 #: How long after a prompt standing up counts as a response to it.
 RESPONSE_WINDOW_S = 300

@@ -4,7 +4,7 @@ Nothing in this package performs I/O or imports ``firmware_bridge``, ``alerts`` 
 those packages depend on it, never the other way round (see docs/architecture.md).
 """
 
-from analysis.postures import SEDENTARY, Posture, PostureSeconds, Spell
-from analysis.samples import SampleChunk
+from sitless.analysis.postures import SEDENTARY, Posture, PostureSeconds, Spell
+from sitless.analysis.samples import SampleChunk
 
 __all__ = ["SEDENTARY", "Posture", "PostureSeconds", "SampleChunk", "Spell"]

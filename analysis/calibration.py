@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.samples import SampleChunk
+from sitless.analysis.samples import SampleChunk
 
 
 class CalibrationError(ValueError):

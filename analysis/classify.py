@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.calibration import Calibration
-from analysis.features import SecondAccumulator
-from analysis.labeller import SecondLabeller
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
+from sitless.analysis.calibration import Calibration
+from sitless.analysis.features import SecondAccumulator
+from sitless.analysis.labeller import SecondLabeller
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 
 #: The smoother votes over raw labels s-LOOKBACK_S .. s+LOOKAHEAD_S and waits for the later ones.
 LOOKBACK_S = 2

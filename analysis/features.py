@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.samples import SampleChunk
+from sitless.analysis.samples import SampleChunk
 
 #: Quantisation: accelerations in units of 2**-12 g.
 QUANTUM = 4096.0

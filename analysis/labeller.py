@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import features as F
-from analysis.calibration import Calibration
-from analysis.nonwear import NonwearDetector
-from analysis.postures import Posture
-from analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
+from sitless.analysis import features as F
+from sitless.analysis.calibration import Calibration
+from sitless.analysis.nonwear import NonwearDetector
+from sitless.analysis.postures import Posture
+from sitless.analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
 
 if TYPE_CHECKING:
-    from analysis.classify import ClassifierSettings
+    from sitless.analysis.classify import ClassifierSettings
 
 _NO_UNITS = np.zeros((0, 3), np.int64)  # stands in for vectors when no second contributes
 

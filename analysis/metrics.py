@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.postures import UPRIGHT, Posture
+from sitless.analysis.postures import UPRIGHT, Posture
 
 #: Longest run of UNKNOWN seconds between two sitting seconds that does not end a bout (the default of
 #: ``[alerts] gap_bridge_s``, so that the report and the prompts agree on what a data gap means).

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import features as F
-from analysis.reference import last_index_where
+from sitless.analysis import features as F
+from sitless.analysis.reference import last_index_where
 
 if TYPE_CHECKING:
-    from analysis.classify import ClassifierSettings
+    from sitless.analysis.classify import ClassifierSettings
 
 #: Per-second statistics are rounded to integers so window sums are exact and batch-independent.
 _MEAN_SCALE = 2.0**18

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.metrics import (
+from sitless.analysis.metrics import (
     BRIDGE_UNKNOWN_S,
     Bouts,
     break_seconds,
@@ -20,7 +20,7 @@ from analysis.metrics import (
     period_summary,
     sitting_bouts,
 )
-from analysis.postures import Posture, PostureSeconds
+from sitless.analysis.postures import Posture, PostureSeconds
 
 #: Schema version of the JSON summary (bump on an incompatible change; consumers check it).
 REPORT_SCHEMA = 1

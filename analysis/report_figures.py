@@ -19,9 +19,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 
-from analysis.metrics import BOUT_BAND_LABELS, w50
-from analysis.postures import UPRIGHT, Posture
-from analysis.report import DayDetail, WeekData, day_details
+from sitless.analysis.metrics import BOUT_BAND_LABELS, w50
+from sitless.analysis.postures import UPRIGHT, Posture
+from sitless.analysis.report import DayDetail, WeekData, day_details
 
 COLOURS: dict[Posture, str] = {
     Posture.SITTING: "#e4572e",

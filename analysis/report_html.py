@@ -1,6 +1,6 @@
 """The weekly report as one self-contained HTML page: no script, no network, no web font, phone first.
 
-Figures are inline SVG (from ``analysis.report_figures``); every number a figure shows is also in the
+Figures are inline SVG (from ``sitless.analysis.report_figures``); every number a figure shows is also in the
 text (headline cards and a per-day table), and every figure has an ``aria-label``, so the page works
 with a screen reader and survives being forwarded as a single file.
 """
@@ -12,8 +12,8 @@ import html
 import math
 import re
 
-from analysis.report import WeekData
-from analysis.report_figures import FIGURES, figure_svgs
+from sitless.analysis.report import WeekData
+from sitless.analysis.report_figures import FIGURES, figure_svgs
 
 
 def format_minutes(minutes: float | None) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 
 PEER_TO_OURS = {
     "non-wear": Posture.NONWEAR,

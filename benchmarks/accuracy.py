@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.classify import classify  # noqa: E402
-from analysis.postures import Posture, PostureSeconds  # noqa: E402
-from firmware_bridge.simulate import SimulationConfig, simulate  # noqa: E402
+from sitless.analysis.classify import classify  # noqa: E402
+from sitless.analysis.postures import Posture, PostureSeconds  # noqa: E402
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate  # noqa: E402
 
 MOUNTINGS = ("front", "side", "pocket", "upside_down", "random")
 RATES = (12.5, 25.0, 50.0)

@@ -36,12 +36,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.mqtt import MqttSettings  # noqa: E402
-from alerts.policy import AlertPolicy, AlertSettings  # noqa: E402
-from analysis.classify import StreamingClassifier, classify  # noqa: E402
-from analysis.samples import SampleChunk  # noqa: E402
-from firmware_bridge.simulate import SimulationConfig, simulate  # noqa: E402
+from sitless.alerts.mqtt import MqttSettings  # noqa: E402
+from sitless.alerts.policy import AlertPolicy, AlertSettings  # noqa: E402
+from sitless.analysis.classify import StreamingClassifier, classify  # noqa: E402
+from sitless.analysis.samples import SampleChunk  # noqa: E402
 from sitless.broker import start_private_broker  # noqa: E402
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate  # noqa: E402
 from sitless.pipeline import TICK_S, Pipeline, make_publisher  # noqa: E402
 from sitless.store import Store  # noqa: E402
 

@@ -3,7 +3,7 @@
 1. The input: a 168-h "fullday" week at 50 Hz (30.24 million samples) as an uncompressed NPZ, made in a
    temporary directory (or ``--data week.npz``, reused if it exists).
 2. sitless in a fresh subprocess: reads the NPZ one hour at a time (zip member slices via
-   ``np.lib.format``; ``firmware_bridge.recordings.iter_recording`` loads a whole NPZ, which would make
+   ``np.lib.format``; ``sitless.firmware_bridge.recordings.iter_recording`` loads a whole NPZ, which would make
    memory grow with the recording), feeds ``StreamingClassifier`` and keeps only the labels. Wall time
    and peak RSS (``os.wait4`` rusage of that child) are measured; repeated ``--repeats`` times.
 3. acti-motus in another subprocess on the same file (``Features().compute`` then
@@ -39,8 +39,8 @@ HOUR_SAMPLES = int(3600 * RATE_HZ)
 # ---- the input ---------------------------------------------------------------------------------
 def make_week(path: Path) -> None:
     """The week as an uncompressed NPZ (``write_recording`` uses ``np.savez``)."""
-    from firmware_bridge.recordings import write_recording
-    from firmware_bridge.simulate import SimulationConfig, simulate_chunks
+    from sitless.firmware_bridge.recordings import write_recording
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate_chunks
 
     config = SimulationConfig(hours=WEEK_HOURS, rate_hz=RATE_HZ, seed=1, schedule="fullday", mounting="front")
     started = time.perf_counter()
@@ -59,7 +59,7 @@ def iter_npz(path: Path, chunk_samples: int) -> Iterator:
     """
     import numpy as np
 
-    from analysis.samples import SampleChunk
+    from sitless.analysis.samples import SampleChunk
 
     with open(path, "rb") as t_file, open(path, "rb") as xyz_file:
         t_shape, t_dtype = _npy_member(path, "t.npy", t_file)
@@ -104,7 +104,7 @@ def _npy_member(path: Path, name: str, handle) -> tuple[tuple[int, ...], object]
 def worker_ours(path: Path) -> dict:
     import numpy as np
 
-    from analysis.classify import StreamingClassifier
+    from sitless.analysis.classify import StreamingClassifier
 
     started = time.perf_counter()
     classifier = StreamingClassifier()
@@ -126,8 +126,8 @@ def worker_peer(path: Path) -> dict:
 
     import numpy as np
 
-    from analysis.samples import SampleChunk
     from benchmarks._peer_actimotus import classify_with_actimotus
+    from sitless.analysis.samples import SampleChunk
 
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
@@ -147,7 +147,7 @@ def worker_peer(path: Path) -> dict:
 
 def worker_live(path: Path) -> dict:
     """CPU seconds per hour of 50 Hz data fed in 20-sample packets (the BLE shape)."""
-    from analysis.classify import StreamingClassifier
+    from sitless.analysis.classify import StreamingClassifier
 
     hour = next(iter_npz(path, HOUR_SAMPLES * 2))  # two hours: start, then a full hour in the middle
     packets = hour.split(20)
@@ -163,7 +163,7 @@ def worker_idle(path: Path) -> dict:
     import numpy  # noqa: F401
     import scipy.signal  # noqa: F401
 
-    import analysis.classify  # noqa: F401
+    import sitless.analysis.classify  # noqa: F401
 
     return {}
 

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.postures import Posture, PostureSeconds  # noqa: E402
+from sitless.analysis.postures import Posture, PostureSeconds  # noqa: E402
 from sitless.store import Store  # noqa: E402
 from sitless.weekly import build_weekly_report, load_week, week_label  # noqa: E402
 from tests.store_report.synthetic import simulate_days  # noqa: E402

@@ -22,8 +22,8 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
-from analysis.samples import SampleChunk
-from firmware_bridge.ble_common import (
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.ble_common import (
     BATTERY_LEVEL_UUID,
     MAX_NOTIFICATION_BYTES,
     BleSessionError,
@@ -40,8 +40,8 @@ from firmware_bridge.ble_common import (
     registry_module,
     scan,
 )
-from firmware_bridge.ble_connect import connect_fresh_client, find_sensor
-from firmware_bridge.decoders.base import CommandRejected, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.ble_connect import connect_fresh_client, find_sensor
+from sitless.firmware_bridge.decoders.base import CommandRejected, ProtocolError, SensorDecoder
 
 __all__ = ["BleSessionError", "BleSource", "BlueZUnavailable", "FoundSensor", "SensorNotFound"]
 __all__ += ["SensorSettings", "SessionEvent", "SessionStats", "scan"]
@@ -53,7 +53,7 @@ _LINK_LOST = object()  # queued by the disconnected callback, after every sample
 class BleSource:
     """``async for chunk in BleSource(settings).chunks()``: connect, start, decode, reconnect, forever.
 
-    Same shape as ``firmware_bridge.sources.SimulatedSource``. ``on_event`` receives every
+    Same shape as ``sitless.firmware_bridge.sources.SimulatedSource``. ``on_event`` receives every
     ``SessionEvent`` (also logged). ``registry`` replaces the decoder registry (tests).
     ``bluez_required``: raise ``BlueZUnavailable`` instead of retrying when BlueZ is missing before the
     first connection (a command run by hand should say so and exit; the daemon should wait for it).

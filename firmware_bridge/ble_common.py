@@ -29,7 +29,7 @@ class SensorSettings:
     """The ``[sensor]`` table. ``family``/``address`` None: use the first recognised sensor nearby.
 
     ``options``: decoder options for the family (e.g. ``range_g = 4``). ``generic``: the ``[sensor.generic]``
-    table, a do-it-yourself board's profile (see ``firmware_bridge.decoders.generic``); with it, a board
+    table, a do-it-yourself board's profile (see ``sitless.firmware_bridge.decoders.generic``); with it, a board
     advertising that service is recognised as ``generic`` and the profile's own ``rate_hz`` applies.
     The timing fields exist so tests (and unusual setups) can shrink or stretch them.
     """
@@ -134,7 +134,7 @@ class BlueZUnavailable(BleSessionError):
 
 def registry_module() -> ModuleType:
     """The decoder registry, imported late: ``sitless scan --help`` must work without it."""
-    return importlib.import_module("firmware_bridge.decoders.registry")
+    return importlib.import_module("sitless.firmware_bridge.decoders.registry")
 
 
 def bluez_args(adapter: str | None) -> dict[str, Any]:
@@ -183,7 +183,7 @@ def generic_profile(settings: SensorSettings) -> Any | None:
     """The ``[sensor.generic]`` table as a GenericProfile (None without one). Raises ValueError if wrong."""
     if not settings.generic:
         return None
-    from firmware_bridge.decoders.generic import GenericProfile
+    from sitless.firmware_bridge.decoders.generic import GenericProfile
 
     try:
         return GenericProfile(**settings.generic)

@@ -17,7 +17,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError
 
-from firmware_bridge.ble_common import (
+from sitless.firmware_bridge.ble_common import (
     SensorNotFound,
     SensorSettings,
     SessionStats,
@@ -25,7 +25,7 @@ from firmware_bridge.ble_common import (
     recognise_family,
 )
 
-log = logging.getLogger("firmware_bridge.ble")
+log = logging.getLogger("sitless.firmware_bridge.ble")
 IN_PROGRESS = "org.bluez.Error.InProgress"
 
 

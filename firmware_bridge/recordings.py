@@ -20,11 +20,11 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from analysis.samples import SampleChunk
-from firmware_bridge.private_files import private_output
-from firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows, iter_csv
-from firmware_bridge.recordings_npz import iter_npz, write_npz
-from firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.private_files import private_output
+from sitless.firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows, iter_csv
+from sitless.firmware_bridge.recordings_npz import iter_npz, write_npz
+from sitless.firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
 
 __all__ = [
     "COLUMNS",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings_timestamps import (
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings_timestamps import (
     EARLIEST_T,
     LATEST_T,
     RecordingError,

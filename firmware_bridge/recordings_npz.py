@@ -16,8 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings_timestamps import EARLIEST_T, LATEST_T, RecordingError, implausible_time
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings_timestamps import (
+    EARLIEST_T,
+    LATEST_T,
+    RecordingError,
+    implausible_time,
+)
 
 
 def _npz_problem(path: Path, reason: str) -> RecordingError:

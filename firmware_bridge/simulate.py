@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.postures import PostureSeconds
-from analysis.samples import SampleChunk
-from firmware_bridge.simulate_days import fullday, workday
-from firmware_bridge.simulate_schedule import Schedule, ScheduleBuilder, draw_disconnects
-from firmware_bridge.simulate_signal import hash_uniform, thigh_pose, thigh_specific_force
+from sitless.analysis.postures import PostureSeconds
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.simulate_days import fullday, workday
+from sitless.firmware_bridge.simulate_schedule import Schedule, ScheduleBuilder, draw_disconnects
+from sitless.firmware_bridge.simulate_signal import hash_uniform, thigh_pose, thigh_specific_force
 
 MOUNTINGS = ("front", "side", "pocket", "upside_down")
 SCHEDULES = ("workday", "fullday")

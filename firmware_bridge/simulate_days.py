@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from firmware_bridge.simulate_schedule import DAY_S, DESK_NONWEAR_MAX_S, ScheduleBuilder
+from sitless.firmware_bridge.simulate_schedule import DAY_S, DESK_NONWEAR_MAX_S, ScheduleBuilder
 
 MIN = 60.0
 HOUR = 3600.0

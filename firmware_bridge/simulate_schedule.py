@@ -4,7 +4,7 @@ The schedule is built for the whole simulated duration before any signal is made
 a few thousand segments) and it is what makes ``simulate_chunks`` exact: every sample is a function of
 its index, the schedule and seeded per-block noise, so any cut of the sample range gives the same data.
 
-Angles are in the thigh frame described in ``firmware_bridge.simulate``: ``phi`` is the signed angle of
+Angles are in the thigh frame described in ``sitless.firmware_bridge.simulate``: ``phi`` is the signed angle of
 the thigh long axis from vertical (positive = knee forward/up, 90 = horizontal as when sitting) and
 ``psi`` is the rotation of the thigh about its own long axis (0 = front of the thigh facing the way the
 thigh tilts, i.e. up when sitting; +-90 = lying on a side).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.postures import Posture
+from sitless.analysis.postures import Posture
 
 DAY_S = 86400.0
 MIN_SEGMENT_S = 3.0

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.postures import Posture
-from firmware_bridge.simulate_schedule import Schedule
+from sitless.analysis.postures import Posture
+from sitless.firmware_bridge.simulate_schedule import Schedule
 
 STANDARD_GRAVITY = 9.80665
 THIGH_RADIUS_M = 0.15

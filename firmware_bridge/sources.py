@@ -1,6 +1,6 @@
 """Sample sources that need no hardware: a simulated sensor and a recording file played back.
 
-Both have the shape of ``firmware_bridge.ble.BleSource`` so the daemon cannot tell them apart:
+Both have the shape of ``sitless.firmware_bridge.ble.BleSource`` so the daemon cannot tell them apart:
 ``async for chunk in source.chunks()`` yields BLE-packet-sized ``SampleChunk`` objects in time order, and
 the attributes ``name``, ``sensor_id`` and ``battery_percent`` describe the sensor. ``speed`` is data
 seconds per wall-clock second (1.0 = real time, 60 = a minute per second, ``math.inf`` = as fast as the
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings import RecordingError, iter_recording
-from firmware_bridge.simulate import SimulationConfig, Simulator
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings import RecordingError, iter_recording
+from sitless.firmware_bridge.simulate import SimulationConfig, Simulator
 
 #: How often a source at infinite speed yields to the event loop anyway (packets).
 _YIELD_EVERY = 64

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from alerts.mqtt import MqttError, MqttPublisher, MqttSettings
-from alerts.policy import AlertSettings
-from analysis.classify import ClassifierSettings, StreamingClassifier
+from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings
+from sitless.alerts.policy import AlertSettings
+from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
 from sitless.cli import CommandError
 from sitless.config import Config, ConfigError, load_config
 from sitless.pipeline import Pipeline, make_publisher, restore_policy

@@ -2,7 +2,7 @@
 
 One asyncio task does everything in data order, so the data time is the clock: a replay at
 ``--speed max`` runs a day in seconds and prompts at the same data seconds as live. The MQTT client
-lives on its own thread (``alerts.mqtt``); commands come back from it through a thread-safe queue and
+lives on its own thread (``sitless.alerts.mqtt``); commands come back from it through a thread-safe queue and
 are applied between chunks (and every second in live mode, so a snooze works while the sensor is away).
 
 Nothing is lost: a prompt goes into the store's outbox before it is published and leaves it on the
@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.discovery import discovery_messages
-from alerts.mqtt import MqttPublisher, MqttSettings, topics_for
-from alerts.payloads import (
+from sitless import __version__
+from sitless.alerts.discovery import discovery_messages
+from sitless.alerts.mqtt import MqttPublisher, MqttSettings, topics_for
+from sitless.alerts.payloads import (
     AckCommand,
     Command,
     DndCommand,
@@ -33,10 +34,16 @@ from alerts.payloads import (
     prompt_payload,
     state_payload,
 )
-from alerts.policy import AlertPolicy, AlertSettings, PolicyError, PromptDue, PromptOutcome, SpellEnded
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
-from sitless import __version__
+from sitless.alerts.policy import (
+    AlertPolicy,
+    AlertSettings,
+    PolicyError,
+    PromptDue,
+    PromptOutcome,
+    SpellEnded,
+)
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 from sitless.store import Store
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
-from firmware_bridge.private_files import private_output
-from firmware_bridge.recordings import RecordingError, parse_timestamp
+from sitless.analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
+from sitless.firmware_bridge.private_files import private_output
+from sitless.firmware_bridge.recordings import RecordingError, parse_timestamp
 
 HEADER = "timestamp,posture"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 from sitless.store_queries import HEEDED_WITHIN_S, PromptRecord, StoreQueries
 from sitless.store_schema import LATEST_VERSION, MIGRATIONS, MINUTE_COLUMNS, MINUTE_POSTURE_CODES
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.postures import Posture
-from analysis.samples import SampleChunk
+from sitless.analysis.postures import Posture
+from sitless.analysis.samples import SampleChunk
 from sitless.store_schema import MINUTE_COLUMNS, MINUTE_POSTURE_CODES
 
 #: A prompt counts as heeded when the user stood within this many seconds.

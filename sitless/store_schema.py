@@ -20,7 +20,7 @@ MINUTE_COLUMNS: tuple[str, ...] = (
     "lying_s",
     "cycling_s",
 )
-#: Posture code (``analysis.postures.Posture``) stored in each of ``MINUTE_COLUMNS``.
+#: Posture code (``sitless.analysis.postures.Posture``) stored in each of ``MINUTE_COLUMNS``.
 MINUTE_POSTURE_CODES: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
 
 _V1 = """

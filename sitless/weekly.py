@@ -1,6 +1,6 @@
 """The weekly report, wired: ISO weeks in the local time zone, store queries, files, one-shot MQTT publish.
 
-``analysis.report`` does the arithmetic on arrays; this module owns the time zone (weeks and days are
+``sitless.analysis.report`` does the arithmetic on arrays; this module owns the time zone (weeks and days are
 local: a "Monday" is the user's Monday), the store and the files. The daemon's Monday 07:00 publish calls
 ``build_weekly_report(store, None, tz)``.
 """
@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from analysis.metrics import BRIDGE_UNKNOWN_S
-from analysis.postures import PostureSeconds
-from analysis.report import PromptEvent, WeekData, build_report
-from firmware_bridge.private_files import private_output
+from sitless.analysis.metrics import BRIDGE_UNKNOWN_S
+from sitless.analysis.postures import PostureSeconds
+from sitless.analysis.report import PromptEvent, WeekData, build_report
 from sitless.config import Config, ConfigError
+from sitless.firmware_bridge.private_files import private_output
 from sitless.store import Store
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -188,7 +188,7 @@ def write_private(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- terminal
 def terminal_summary(report: dict) -> str:
     """A compact table for the terminal: one line per day, then the week."""
-    from analysis.report_html import format_minutes
+    from sitless.analysis.report_html import format_minutes
 
     def row(label: str, d: dict) -> str:
         bph = "–" if d["breaks_per_sitting_hour"] is None else f"{d['breaks_per_sitting_hour']:.2f}"
@@ -226,14 +226,14 @@ def terminal_summary(report: dict) -> str:
 def weekly_topic(config: Config) -> str:
     """``<prefix>/report/weekly`` exactly as the daemon names it (``[mqtt] prefix`` or
     ``sitless/<device_id>/``, the device id being ``[mqtt] device_id`` or the host name)."""
-    from alerts.mqtt import default_device_id, topics_for
+    from sitless.alerts.mqtt import default_device_id, topics_for
 
     settings = _mqtt_settings(config)
     return topics_for(settings, default_device_id(settings)).report_weekly
 
 
 def _mqtt_settings(config: Config, broker: str | None = None):  # noqa: ANN202 - alerts.mqtt.MqttSettings
-    from alerts.mqtt import MqttSettings
+    from sitless.alerts.mqtt import MqttSettings
 
     try:
         settings = config.section("mqtt", MqttSettings)
@@ -249,10 +249,10 @@ def publish_report(
 ) -> str:
     """Publish ``payload`` once, QoS 1, retained, waiting for the broker's PUBACK; returns the broker address.
 
-    Uses ``alerts.mqtt.publish_retained`` (its own client id and a clean session, so it never takes over
+    Uses ``sitless.alerts.mqtt.publish_retained`` (its own client id and a clean session, so it never takes over
     the daemon's session); credentials come from [mqtt] or SITLESS_MQTT_USERNAME / SITLESS_MQTT_PASSWORD.
     """
-    from alerts.mqtt import MqttError, parse_broker_url, publish_retained
+    from sitless.alerts.mqtt import MqttError, parse_broker_url, publish_retained
 
     settings = _mqtt_settings(config, broker)
     try:

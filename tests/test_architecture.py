@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("analysis", "firmware_bridge", "alerts")
 FORBIDDEN = {
     "analysis": {"firmware_bridge", "alerts", "sitless"},
     "firmware_bridge": {"alerts", "sitless"},
@@ -15,15 +16,47 @@ FORBIDDEN = {
 }
 
 
+def _package_of(module: str) -> str:
+    """``sitless.analysis.x`` -> ``analysis``; ``sitless.store`` -> ``sitless``; ``numpy.linalg`` -> ``numpy``."""
+    parts = module.split(".")
+    if parts[0] == "sitless" and len(parts) > 1 and parts[1] in LAYERS:
+        return parts[1]
+    return parts[0]
+
+
 def imported_packages(path: Path) -> set[tuple[str, int]]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[tuple[str, int]] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {(alias.name.split(".")[0], node.lineno) for alias in node.names}
+            found |= {(_package_of(alias.name), node.lineno) for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add((node.module.split(".")[0], node.lineno))
+            found.add((_package_of(node.module), node.lineno))
     return found
+
+
+def test_everything_is_imported_through_the_sitless_namespace() -> None:
+    """The wheel installs only ``sitless``: a bare ``import analysis`` works from a clone and nowhere else."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for folder in ("analysis", "firmware_bridge", "alerts", "sitless", "tests", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if not any(path.is_relative_to(ROOT / "sitless" / layer) for layer in LAYERS)  # the symlinks
+        for name, line in _top_level_imports(path)
+        if name in LAYERS
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def _top_level_imports(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [(alias.name.split(".")[0], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append((node.module.split(".")[0], node.lineno))
+    return names
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))

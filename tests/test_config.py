@@ -92,7 +92,7 @@ def test_without_a_default_file_sitless_runs_on_defaults(
 
 @pytest.mark.parametrize("device_id", ["a/#", "+", "desk/2", ""])
 def test_a_device_id_that_cannot_name_mqtt_topics_is_a_config_error(tmp_path: Path, device_id: str) -> None:
-    from alerts.mqtt import MqttSettings
+    from sitless.alerts.mqtt import MqttSettings
 
     config = load_config(write(tmp_path, f'[mqtt]\ndevice_id = "{device_id}"\n'))
     with pytest.raises(ConfigError, match=r"\[mqtt\]: device_id .* cannot name MQTT topics"):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.private_files import OutputError, private_output
-from firmware_bridge.recordings import write_recording
-from firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.cli import main
+from sitless.firmware_bridge.private_files import OutputError, private_output
+from sitless.firmware_bridge.recordings import write_recording
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The contract every sensor decoder keeps: bytes in, timestamped samples in g out, no I/O.
 
-Modelled on h11: a decoder is a pure state machine. The Bleak session (``firmware_bridge.ble``) owns the
+Modelled on h11: a decoder is a pure state machine. The Bleak session (``sitless.firmware_bridge.ble``) owns the
 radio and hands each notification to ``receive_data``; the decoder says which bytes to write to start and
 stop streaming. Anything malformed raises ``ProtocolError`` and leaves the decoder usable for the next
 packet, so one bad notification never stops a session.
@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
+from sitless.analysis.samples import SampleChunk
 
 #: The largest ATT value BLE allows (512 bytes); anything longer is not a notification.
 MAX_ATT_VALUE = 512

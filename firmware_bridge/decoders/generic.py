@@ -29,9 +29,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import MAX_ATT_VALUE, Command, SensorDecoder
-from firmware_bridge.decoders.timing import ArrivalClock
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import MAX_ATT_VALUE, Command, SensorDecoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{4}$")
 _VALUE_CODES = set("bBhHiIlLqQefd")

@@ -17,9 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, SensorDecoder
-from firmware_bridge.decoders.timing import ArrivalClock
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 METAWEAR_SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
 METAWEAR_COMMAND = "326a9001-85cb-9195-d9dd-464cfbbae75a"

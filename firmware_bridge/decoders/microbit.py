@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, SensorDecoder
-from firmware_bridge.decoders.timing import ArrivalClock
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 MICROBIT_ACC_SERVICE = "e95d0753-251d-470a-a062-fa1922dfa9a8"
 MICROBIT_ACC_DATA = "e95dca4b-251d-470a-a062-fa1922dfa9a8"

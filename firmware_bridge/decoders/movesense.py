@@ -18,8 +18,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
 
 GSP_SERVICE = "34802252-7185-4d5d-b431-630e7050e8f0"
 GSP_WRITE = "34800001-7185-4d5d-b431-630e7050e8f0"

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
-from firmware_bridge.decoders.polar_pmd import (
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.polar_pmd import (
     MEASUREMENT_ACC,
     PmdControlPointResponse,
     PmdFrameReader,

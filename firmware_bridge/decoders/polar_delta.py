@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_bridge.decoders.base import ProtocolError
+from sitless.firmware_bridge.decoders.base import ProtocolError
 
 FAMILY = "polar"
 

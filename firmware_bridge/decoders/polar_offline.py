@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_bridge.decoders.base import ProtocolError
-from firmware_bridge.decoders.polar_pmd import (
+from sitless.firmware_bridge.decoders.base import ProtocolError
+from sitless.firmware_bridge.decoders.polar_pmd import (
     MEASUREMENT_ACC,
     PmdFrameReader,
     acc_samples_mg,

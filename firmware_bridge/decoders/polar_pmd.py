@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from firmware_bridge.decoders.base import ProtocolError
-from firmware_bridge.decoders.polar_delta import decode_delta_frames
+from sitless.firmware_bridge.decoders.base import ProtocolError
+from sitless.firmware_bridge.decoders.polar_delta import decode_delta_frames
 
 FAMILY = "polar"
 POLAR_EPOCH_UNIX_S = 946_684_800  # 2000-01-01T00:00:00Z

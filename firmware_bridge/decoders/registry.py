@@ -11,14 +11,14 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from firmware_bridge.decoders.base import SensorDecoder
-from firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
-from firmware_bridge.decoders.metamotion import MetaMotionDecoder
-from firmware_bridge.decoders.microbit import MicrobitDecoder
-from firmware_bridge.decoders.movesense import MovesenseDecoder
-from firmware_bridge.decoders.polar import PolarH10Decoder, PolarVeritySenseDecoder
-from firmware_bridge.decoders.thingy import ThingyDecoder
-from firmware_bridge.decoders.witmotion import WitMotionDecoder
+from sitless.firmware_bridge.decoders.base import SensorDecoder
+from sitless.firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
+from sitless.firmware_bridge.decoders.metamotion import MetaMotionDecoder
+from sitless.firmware_bridge.decoders.microbit import MicrobitDecoder
+from sitless.firmware_bridge.decoders.movesense import MovesenseDecoder
+from sitless.firmware_bridge.decoders.polar import PolarH10Decoder, PolarVeritySenseDecoder
+from sitless.firmware_bridge.decoders.thingy import ThingyDecoder
+from sitless.firmware_bridge.decoders.witmotion import WitMotionDecoder
 
 # Order matters for ``recognise``: name-based families first (most specific), then service UUIDs.
 FAMILIES: dict[str, type[SensorDecoder]] = {

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, SensorDecoder
-from firmware_bridge.decoders.timing import ArrivalClock
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 THINGY_MOTION_SERVICE = "ef680400-9b35-4933-9b10-52ffa9740042"
 THINGY_MOTION_CONFIG = "ef680401-9b35-4933-9b10-52ffa9740042"

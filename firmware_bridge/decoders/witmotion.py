@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.decoders.base import Command, ProtocolError, SensorDecoder
-from firmware_bridge.decoders.timing import ArrivalClock
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.base import Command, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 WIT_SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
 WIT_NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"

@@ -11,7 +11,7 @@ from sitless.cli import CommandError
 def refuse_overwriting(outputs: dict[str, Path | str | None], inputs: dict[str, Path | str | None]) -> None:
     """Stop before an output would replace an input (``--out day.csv`` on ``day.csv``, ``--html`` on the
     store): that would destroy recorded health data without a word."""
-    from firmware_bridge.private_files import same_file
+    from sitless.firmware_bridge.private_files import same_file
 
     named_inputs = [(name, path) for name, path in inputs.items() if path is not None]
     seen: list[tuple[str, Path | str]] = []

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.calibration import Calibration, CalibrationError, calibrate_standing
-from analysis.samples import SampleChunk
-from firmware_bridge.private_files import private_output
+from sitless.analysis.calibration import Calibration, CalibrationError, calibrate_standing
+from sitless.analysis.samples import SampleChunk
 from sitless.cli import CommandError
 from sitless.config import default_data_dir
+from sitless.firmware_bridge.private_files import private_output
 
 DESCRIPTION = """\
 Tell sitless which way is "up along your thigh" for the way you wear the sensor: put it on, stand
@@ -158,7 +158,7 @@ def _last_seconds(samples: SampleChunk, seconds: float) -> SampleChunk:
 
 
 def _read_file(path: Path) -> SampleChunk:
-    from firmware_bridge.recordings import RecordingError, read_recording
+    from sitless.firmware_bridge.recordings import RecordingError, read_recording
 
     try:
         return read_recording(path)
@@ -168,7 +168,7 @@ def _read_file(path: Path) -> SampleChunk:
 
 def _simulated_standing(mounting: str, seed: int) -> SampleChunk:
     """Six seconds of the simulated person standing still with the chosen mounting."""
-    from firmware_bridge.simulate import SimulationConfig, Simulator
+    from sitless.firmware_bridge.simulate import SimulationConfig, Simulator
 
     try:
         config = SimulationConfig(hours=1.0, mounting=mounting, seed=seed)
@@ -176,7 +176,7 @@ def _simulated_standing(mounting: str, seed: int) -> SampleChunk:
         raise CommandError(str(error)) from None
     simulator = Simulator(config)
     schedule = simulator.schedule
-    from analysis.postures import Posture
+    from sitless.analysis.postures import Posture
 
     for index in np.flatnonzero(schedule.posture == int(Posture.STANDING)):
         begin = float(schedule.start[index]) + 2.0
@@ -189,9 +189,9 @@ def _simulated_standing(mounting: str, seed: int) -> SampleChunk:
 def _record_live(args: argparse.Namespace) -> SampleChunk:
     import asyncio
 
-    from firmware_bridge.ble import BleSource
-    from firmware_bridge.ble_common import SensorSettings
     from sitless.config import ConfigError, load_config
+    from sitless.firmware_bridge.ble import BleSource
+    from sitless.firmware_bridge.ble_common import SensorSettings
 
     try:
         settings = load_config(args.config).section("sensor", SensorSettings)

@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.classify import ClassifierSettings, StreamingClassifier
-from analysis.postures import Posture, PostureSeconds
-from firmware_bridge.recordings import RecordingError, iter_recording
+from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
+from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.cli import CommandError
 from sitless.commands._options import refuse_overwriting
 from sitless.config import ConfigError, load_config
+from sitless.firmware_bridge.recordings import RecordingError, iter_recording
 from sitless.posture_csv import write_posture_csv
 
 DESCRIPTION = """\

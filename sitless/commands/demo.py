@@ -130,7 +130,7 @@ class Phone:
     """A second MQTT client that subscribes to the prompt topic, as a phone app would."""
 
     def __init__(self, mqtt_settings, topic: str, console: Console, tz: dt.tzinfo) -> None:
-        from alerts.mqtt import make_client
+        from sitless.alerts.mqtt import make_client
 
         self.received: dict[str, dict] = {}
         self.console, self.tz, self.topic = console, tz, topic
@@ -185,22 +185,21 @@ def fresh_store_path(out_dir: Path) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept in one piece to read
-    from alerts.mqtt import topics_for
-    from analysis.postures import SEDENTARY, Posture
-    from analysis.report import build_report
-    from analysis.report_html import render_html
-    from firmware_bridge.simulate import SimulationConfig
-    from firmware_bridge.sources import SimulatedSource
     from sitless import weekly
+    from sitless.alerts.mqtt import topics_for
+    from sitless.analysis.postures import SEDENTARY, Posture
+    from sitless.analysis.report import build_report
+    from sitless.analysis.report_html import render_html
     from sitless.broker import BrokerError, start_private_broker
     from sitless.daemon import build_pipeline, load_settings, open_store, run_until_done
+    from sitless.firmware_bridge.simulate import SimulationConfig
+    from sitless.firmware_bridge.sources import SimulatedSource
 
     if not (0 < args.hours <= 24) or not args.seconds > 0:
         raise CommandError("--hours must be in (0, 24] and --seconds > 0")
     settings = load_settings(args.config, broker=args.broker)
     if not args.verbose:  # the status line and the phone say what happens; keep the log for problems
-        for name in ("sitless", "alerts", "firmware_bridge", "analysis"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("sitless").setLevel(logging.WARNING)
     tz = weekly.resolve_timezone(settings.alerts.timezone)
     console = Console(quiet=args.json)
     start = int(dt.datetime.combine(DEMO_DAY, dt.time(8, 0), tz).timestamp())

@@ -71,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _settings(args: argparse.Namespace):
-    from firmware_bridge.ble_common import SensorSettings
     from sitless.config import ConfigError, load_config
+    from sitless.firmware_bridge.ble_common import SensorSettings
 
     try:
         settings = load_config(args.config).section("sensor", SensorSettings)
@@ -108,7 +108,7 @@ class _Recorder:
             self.error = error
 
     async def _session(self) -> None:
-        from firmware_bridge.ble import BleSource
+        from sitless.firmware_bridge.ble import BleSource
 
         source = BleSource(self.settings, bluez_required=True)
         self.source = source
@@ -139,7 +139,7 @@ class _Recorder:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_bridge.recordings import write_recording
+    from sitless.firmware_bridge.recordings import write_recording
 
     if args.out.suffix.lower() not in (".csv", ".npz"):
         raise CommandError(f"--out {args.out}: the file name must end in .csv or .npz")
@@ -211,7 +211,7 @@ def _chunks(recorder: _Recorder, seconds: float | None, counts: dict) -> Iterato
 
 
 def _finish(args: argparse.Namespace, recorder: _Recorder, counts: dict) -> int:
-    from firmware_bridge.ble_common import BleSessionError
+    from sitless.firmware_bridge.ble_common import BleSessionError
 
     samples = counts["samples"]
     error = recorder.error

@@ -9,9 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from alerts.mqtt import default_device_id
-from firmware_bridge.recordings import RecordingError
-from firmware_bridge.sources import ReplaySource
+from sitless.alerts.mqtt import default_device_id
 from sitless.cli import CommandError
 from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 from sitless.daemon import (
@@ -21,6 +19,8 @@ from sitless.daemon import (
     parse_speed,
     run_until_done,
 )
+from sitless.firmware_bridge.recordings import RecordingError
+from sitless.firmware_bridge.sources import ReplaySource
 
 DESCRIPTION = """\
 Play a recording (CSV or NPZ, as written by `sitless record` or `sitless simulate`) through the same

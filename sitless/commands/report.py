@@ -72,8 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alerts.policy import AlertSettings
     from sitless import weekly
+    from sitless.alerts.policy import AlertSettings
     from sitless.config import ConfigError, load_config
     from sitless.store import Store, StoreError, StoreSettings
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
 
-    from analysis.report import build_report
+    from sitless.analysis.report import build_report
 
     report = build_report(this_week, previous, generated=round(__import__("time").time(), 3))
     text = weekly.report_json(report)
@@ -113,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
         elif args.json:
             weekly.write_private(Path(args.json), text.encode())
         if args.html:
-            from analysis.report_html import render_html
+            from sitless.analysis.report_html import render_html
 
             weekly.write_private(args.html, render_html(report, this_week).encode())
         if args.png:
-            from analysis.report_figures import figures_png
+            from sitless.analysis.report_figures import figures_png
 
             weekly.write_private(args.png, figures_png(report, this_week))
     except OSError as error:

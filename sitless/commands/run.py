@@ -7,9 +7,7 @@ import logging
 import math
 import time
 
-from alerts.mqtt import default_device_id
-from firmware_bridge.simulate import SimulationConfig
-from firmware_bridge.sources import SimulatedSource
+from sitless.alerts.mqtt import default_device_id
 from sitless.cli import CommandError
 from sitless.commands._options import add_broker_option, add_config_option, add_store_option
 from sitless.config import ConfigError
@@ -19,6 +17,8 @@ from sitless.daemon import (
     open_store,
     run_until_done,
 )
+from sitless.firmware_bridge.simulate import SimulationConfig
+from sitless.firmware_bridge.sources import SimulatedSource
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def simulated_source(seed: int = 1) -> SimulatedSource:
 
 def ble_source(settings, address: str | None):
     try:
-        from firmware_bridge.ble import BleSource, SensorSettings
+        from sitless.firmware_bridge.ble import BleSource, SensorSettings
     except ImportError as error:
         raise CommandError(f"BLE support is not available: {error}") from None
     try:

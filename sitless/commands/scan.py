@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_bridge.ble_common import BleSessionError, generic_profile, scan
+    from sitless.firmware_bridge.ble_common import BleSessionError, generic_profile, scan
 
     if args.timeout <= 0:
         raise CommandError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _sensor_settings(config_path: Path | None):
     """The [sensor] table, if a config file exists (scan works without one)."""
-    from firmware_bridge.ble_common import SensorSettings
     from sitless.config import ConfigError, load_config
+    from sitless.firmware_bridge.ble_common import SensorSettings
 
     try:
         return load_config(config_path).section("sensor", SensorSettings)

@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def describe_families() -> list[dict]:
-    from firmware_bridge.decoders.registry import FAMILIES
+    from sitless.firmware_bridge.decoders.registry import FAMILIES
 
     families = []
     for family, cls in FAMILIES.items():

@@ -9,12 +9,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from analysis.postures import PostureSeconds
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings import RecordingError, parse_timestamp, write_recording
-from firmware_bridge.simulate import DEFAULT_START, MOUNTINGS, SCHEDULES, SimulationConfig, simulate_chunks
+from sitless.analysis.postures import PostureSeconds
+from sitless.analysis.samples import SampleChunk
 from sitless.cli import CommandError
 from sitless.commands._options import refuse_overwriting
+from sitless.firmware_bridge.recordings import RecordingError, parse_timestamp, write_recording
+from sitless.firmware_bridge.simulate import (
+    DEFAULT_START,
+    MOUNTINGS,
+    SCHEDULES,
+    SimulationConfig,
+    simulate_chunks,
+)
 from sitless.posture_csv import write_posture_csv
 
 DESCRIPTION = """\

@@ -148,9 +148,9 @@ def publish_raw(port: int, topic: str, payload: bytes | str, *, retain: bool = F
 @pytest.fixture(scope="session")
 def workday(tmp_path_factory):
     """An 8-hour office day (Monday 08:00 UTC), its file, and the prompts the rules imply for it."""
-    from analysis.classify import classify
-    from firmware_bridge.recordings import write_recording
-    from firmware_bridge.simulate import SimulationConfig, simulate
+    from sitless.analysis.classify import classify
+    from sitless.firmware_bridge.recordings import write_recording
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
     from tests.alerts.helpers import MONDAY_8
     from tests.alerts.oracle import expected_prompts
 

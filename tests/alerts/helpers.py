@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.policy import AlertPolicy, AlertSettings, PromptDue
-from analysis.postures import Posture, PostureSeconds
+from sitless.alerts.policy import AlertPolicy, AlertSettings, PromptDue
+from sitless.analysis.postures import Posture, PostureSeconds
 
 #: Monday 2026-11-16 08:00:00 UTC. (1763280000, quoted as the simulator default, is a Sunday in 2025.)
 MONDAY_8 = 1794816000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from analysis.postures import Posture
+from sitless.analysis.postures import Posture
 
 SEDENTARY = {int(Posture.SITTING), int(Posture.LYING)}
 UPRIGHT = {int(Posture.STANDING), int(Posture.WALKING), int(Posture.CYCLING)}

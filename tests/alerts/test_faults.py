@@ -17,8 +17,8 @@ from contextlib import closing
 
 import pytest
 
-from analysis.classify import classify
-from firmware_bridge.recordings import write_recording
+from sitless.analysis.classify import classify
+from sitless.firmware_bridge.recordings import write_recording
 from sitless.store import Store
 from tests.alerts.helpers import epoch, sitless_command, write_config
 from tests.alerts.oracle import expected_prompts

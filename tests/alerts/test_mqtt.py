@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from alerts.discovery import discovery_messages, discovery_topic
-from alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
-from alerts.payloads import AckCommand, DndCommand, SnoozeCommand, state_payload
-from analysis.postures import Posture
+from sitless.alerts.discovery import discovery_messages, discovery_topic
+from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
+from sitless.alerts.payloads import AckCommand, DndCommand, SnoozeCommand, state_payload
+from sitless.analysis.postures import Posture
 from sitless.store import Store
 from tests.alerts.conftest import publish_raw
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.payloads import AckCommand, CommandPayloadError, DndCommand, SnoozeCommand, parse_command
-from alerts.schedule import WorkingHours, parse_days
+from sitless.alerts.payloads import AckCommand, CommandPayloadError, DndCommand, SnoozeCommand, parse_command
+from sitless.alerts.schedule import WorkingHours, parse_days
 
 
 def test_commands_accept_the_forms_home_assistant_and_people_send():

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from alerts.discovery import discovery_topic
-from analysis.postures import Posture
+from sitless.alerts.discovery import discovery_topic
+from sitless.analysis.postures import Posture
 from sitless.store import Store
 from tests.alerts.helpers import epoch, sitless, write_config
 
@@ -134,8 +134,8 @@ def test_replay_without_a_broker_writes_the_store_and_is_resumable(workday, tmp_
 
 
 def test_monday_seven_oclock_publishes_last_weeks_report_retained(broker, subscribe, tmp_path):
-    from firmware_bridge.recordings import write_recording
-    from firmware_bridge.simulate import SimulationConfig, simulate
+    from sitless.firmware_bridge.recordings import write_recording
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
     from tests.alerts.helpers import MONDAY_8
 
     friday = tmp_path / "friday.npz"

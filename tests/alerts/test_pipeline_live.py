@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from alerts.policy import AlertPolicy, AlertSettings
-from analysis.classify import StreamingClassifier
-from firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.alerts.policy import AlertPolicy, AlertSettings
+from sitless.analysis.classify import StreamingClassifier
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.pipeline import Pipeline
 from sitless.store import Store
 from tests.alerts.helpers import MONDAY_8

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.exercises import LIBRARY
-from alerts.policy import AlertPolicy, AlertSettings, PolicyError, PromptOutcome, SpellEnded
-from analysis.postures import Posture, PostureSeconds
+from sitless.alerts.exercises import LIBRARY
+from sitless.alerts.policy import AlertPolicy, AlertSettings, PolicyError, PromptOutcome, SpellEnded
+from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.config import ConfigError, load_config
 from tests.alerts.helpers import MONDAY_8, counting_ids, day_series, feed, prompts, utc_policy
 from tests.alerts.oracle import expected_prompts

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
+from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
 from tests.alerts.conftest import TEMPLATES, _start
 
 USER, PASSWORD = "phone", "correct horse battery staple"

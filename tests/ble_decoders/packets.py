@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 
-from firmware_bridge.decoders.polar_pmd import POLAR_EPOCH_UNIX_S
+from sitless.firmware_bridge.decoders.polar_pmd import POLAR_EPOCH_UNIX_S
 
 
 def polar_raw_frame(last_sample_unix: float, samples_mg: np.ndarray) -> bytes:

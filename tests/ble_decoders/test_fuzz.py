@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.decoders.base import ProtocolError, SensorDecoder
-from firmware_bridge.decoders.generic import GenericProfile
-from firmware_bridge.decoders.polar_delta import decode_delta_frames
-from firmware_bridge.decoders.polar_offline import decode_offline_acc
-from firmware_bridge.decoders.polar_pmd import parse_control_point, parse_pmd_settings
-from firmware_bridge.decoders.registry import FAMILIES, make_decoder
+from sitless.firmware_bridge.decoders.base import ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.generic import GenericProfile
+from sitless.firmware_bridge.decoders.polar_delta import decode_delta_frames
+from sitless.firmware_bridge.decoders.polar_offline import decode_offline_acc
+from sitless.firmware_bridge.decoders.polar_pmd import parse_control_point, parse_pmd_settings
+from sitless.firmware_bridge.decoders.registry import FAMILIES, make_decoder
 from tests.ble_decoders.packets import movesense_data, polar_raw_frame, witmotion_packet
 from tests.ble_decoders.vectors import OFFLINE_FILE, load_vectors
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
-from firmware_bridge.decoders.registry import FAMILIES, make_decoder, recognise
 from sitless.config import ConfigError, build_section, load_config
+from sitless.firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
+from sitless.firmware_bridge.decoders.registry import FAMILIES, make_decoder, recognise
 
 pytestmark = pytest.mark.ble
 

@@ -10,13 +10,13 @@ import struct
 import numpy as np
 import pytest
 
-from firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
-from firmware_bridge.decoders.metamotion import METAWEAR_COMMAND, METAWEAR_NOTIFY, MetaMotionDecoder
-from firmware_bridge.decoders.microbit import MICROBIT_ACC_DATA, MICROBIT_ACC_PERIOD, MicrobitDecoder
-from firmware_bridge.decoders.movesense import GSP_NOTIFY, GSP_WRITE, MovesenseDecoder
-from firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarH10Decoder, PolarVeritySenseDecoder
-from firmware_bridge.decoders.thingy import THINGY_MOTION_CONFIG, THINGY_RAW_DATA, ThingyDecoder
-from firmware_bridge.decoders.witmotion import WIT_WRITE, WitMotionDecoder
+from sitless.firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
+from sitless.firmware_bridge.decoders.metamotion import METAWEAR_COMMAND, METAWEAR_NOTIFY, MetaMotionDecoder
+from sitless.firmware_bridge.decoders.microbit import MICROBIT_ACC_DATA, MICROBIT_ACC_PERIOD, MicrobitDecoder
+from sitless.firmware_bridge.decoders.movesense import GSP_NOTIFY, GSP_WRITE, MovesenseDecoder
+from sitless.firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarH10Decoder, PolarVeritySenseDecoder
+from sitless.firmware_bridge.decoders.thingy import THINGY_MOTION_CONFIG, THINGY_RAW_DATA, ThingyDecoder
+from sitless.firmware_bridge.decoders.witmotion import WIT_WRITE, WitMotionDecoder
 
 pytestmark = pytest.mark.ble
 T0 = 1_795_000_000.0
@@ -52,7 +52,7 @@ def test_movesense_data_notification_carries_device_ms_and_m_per_s2_floats():
 def test_movesense_subscribe_error_reply_is_reported_as_a_refusal():
     """Movesense GSP specification, "Response" (type 1): ``01 <ref> <u16 LE status>``; the sample firmware
     sends it for SUBSCRIBE only on failure (here 404: no such resource)."""
-    from firmware_bridge.decoders.base import ProtocolError
+    from sitless.firmware_bridge.decoders.base import ProtocolError
 
     decoder = MovesenseDecoder()
     with pytest.raises(ProtocolError, match="404"):

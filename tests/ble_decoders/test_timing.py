@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_bridge.decoders.base import ProtocolError
-from firmware_bridge.decoders.microbit import MICROBIT_ACC_DATA, MicrobitDecoder
-from firmware_bridge.decoders.movesense import GSP_NOTIFY, MovesenseDecoder
-from firmware_bridge.decoders.polar import PMD_DATA, PolarH10Decoder
-from firmware_bridge.decoders.timing import ArrivalClock
-from firmware_bridge.decoders.witmotion import WIT_NOTIFY, WitMotionDecoder
+from sitless.firmware_bridge.decoders.base import ProtocolError
+from sitless.firmware_bridge.decoders.microbit import MICROBIT_ACC_DATA, MicrobitDecoder
+from sitless.firmware_bridge.decoders.movesense import GSP_NOTIFY, MovesenseDecoder
+from sitless.firmware_bridge.decoders.polar import PMD_DATA, PolarH10Decoder
+from sitless.firmware_bridge.decoders.timing import ArrivalClock
+from sitless.firmware_bridge.decoders.witmotion import WIT_NOTIFY, WitMotionDecoder
 from tests.ble_decoders.packets import movesense_data, polar_raw_frame, witmotion_packet
 
 pytestmark = pytest.mark.ble

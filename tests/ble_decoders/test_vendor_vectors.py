@@ -10,23 +10,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_bridge.decoders.base import CommandRejected
-from firmware_bridge.decoders.movesense import (
+from sitless.firmware_bridge.decoders.base import CommandRejected
+from sitless.firmware_bridge.decoders.movesense import (
     GSP_NOTIFY,
     MovesenseDecoder,
     gsp_hello,
     gsp_subscribe,
     gsp_unsubscribe,
 )
-from firmware_bridge.decoders.polar import (
+from sitless.firmware_bridge.decoders.polar import (
     PMD_CONTROL_POINT,
     PMD_DATA,
     PolarH10Decoder,
     PolarVeritySenseDecoder,
 )
-from firmware_bridge.decoders.polar_delta import decode_delta_frames, parse_reference_sample
-from firmware_bridge.decoders.polar_offline import decode_offline_acc
-from firmware_bridge.decoders.polar_pmd import (
+from sitless.firmware_bridge.decoders.polar_delta import decode_delta_frames, parse_reference_sample
+from sitless.firmware_bridge.decoders.polar_offline import decode_offline_acc
+from sitless.firmware_bridge.decoders.polar_pmd import (
     POLAR_EPOCH_UNIX_S,
     PmdControlPointResponse,
     PmdFrameReader,
@@ -38,7 +38,7 @@ from firmware_bridge.decoders.polar_pmd import (
     parse_pmd_settings,
     sample_timestamps_ns,
 )
-from firmware_bridge.decoders.witmotion import (
+from sitless.firmware_bridge.decoders.witmotion import (
     SAVE,
     UNLOCK,
     WIT_NOTIFY,

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.postures import Posture
-from analysis.samples import SampleChunk
-from firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.analysis.postures import Posture
+from sitless.analysis.samples import SampleChunk
 from sitless.broker import BrokerError, start_private_broker
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 from tests.ble_session.fake_bluez import Device, FakeBlueZ
 from tests.ble_session.peripherals import PMD_CONTROL, PMD_DATA, POLAR_EPOCH_UNIX_S, polar_h10
 

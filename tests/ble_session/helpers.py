@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.ble import BleSource, SensorSettings, SessionEvent
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.ble import BleSource, SensorSettings, SessionEvent
 
 
 def fast_settings(**overrides: Any) -> SensorSettings:

@@ -1,6 +1,6 @@
 """Device-side encoders: what each supported sensor family sends over the air, written from its spec.
 
-These are deliberately independent of ``firmware_bridge.decoders`` (written from the vendor documents in
+These are deliberately independent of ``sitless.firmware_bridge.decoders`` (written from the vendor documents in
 ``/work/shared/reference/sensors-and-ble.md``), so a full-path test checks the decoder against the spec
 rather than against itself. Each ``FamilyCase`` gives the fake peripheral (GATT layout, advertisement,
 replies to writes), the start bytes the spec says a central must write, and a packet encoder for

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_bridge.decoders.registry import FAMILIES
-from firmware_bridge.recordings import read_recording
 from sitless.cli import main
+from sitless.firmware_bridge.decoders.registry import FAMILIES
+from sitless.firmware_bridge.recordings import read_recording
 from tests.ble_session.fake_bluez import Peripheral
 from tests.ble_session.helpers import xyz_mg
 from tests.ble_session.peripherals import MICROBIT_DATA, microbit, microbit_packets

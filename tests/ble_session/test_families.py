@@ -8,9 +8,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from firmware_bridge.ble import scan
-from firmware_bridge.ble_common import generic_profile
-from firmware_bridge.decoders.registry import FAMILIES
+from sitless.firmware_bridge.ble import scan
+from sitless.firmware_bridge.ble_common import generic_profile
+from sitless.firmware_bridge.decoders.registry import FAMILIES
 from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
 from tests.ble_session.peripherals import (
     FAMILY_CASES,

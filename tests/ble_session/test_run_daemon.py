@@ -1,6 +1,6 @@
 """``sitless run --device ADDR`` end to end, sensor to phone, with no radio.
 
-A simulated thigh (``firmware_bridge.simulate``: the wearer sits, then stands up) is encoded as Polar H10
+A simulated thigh (``sitless.firmware_bridge.simulate``: the wearer sits, then stands up) is encoded as Polar H10
 PMD frames and streamed by the fake BlueZ; the real daemon runs as a subprocess (real Bleak on the private
 system bus, real classifier, policy and store) and publishes to a real Mosquitto, where an independent
 subscriber plays the phone. Half-way through the sitting, the link drops and the sensor comes back.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.postures import Posture
+from sitless.analysis.postures import Posture
 from tests.alerts.conftest import Received, Subscriber
 from tests.alerts.helpers import sitless_command
 from tests.ble_session import daemon_fixtures

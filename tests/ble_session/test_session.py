@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from firmware_bridge.ble import BleSessionError, scan
+from sitless.firmware_bridge.ble import BleSessionError, scan
 from tests.ble_session.fake_bluez import Peripheral
 from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
 from tests.ble_session.peripherals import (

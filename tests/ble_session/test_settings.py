@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_bridge.ble_common import SensorSettings, generic_profile
 from sitless.config import ConfigError, load_config
+from sitless.firmware_bridge.ble_common import SensorSettings, generic_profile
 
 
 def test_reconnect_backoff_doubles_from_1_s_and_is_capped_at_30_s():

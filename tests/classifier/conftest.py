@@ -6,9 +6,9 @@ import functools
 
 import numpy as np
 
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
-from firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 
 
 @functools.lru_cache(maxsize=16)

@@ -9,10 +9,10 @@ import stat
 import numpy as np
 import pytest
 
-from analysis.postures import Posture
-from firmware_bridge.recordings import write_recording
+from sitless.analysis.postures import Posture
 from sitless.cli import main
 from sitless.commands.calibrate import load_calibration
+from sitless.firmware_bridge.recordings import write_recording
 from sitless.posture_csv import read_posture_csv
 
 from .conftest import simulated, still_sensor

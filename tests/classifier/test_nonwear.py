@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.classify import ClassifierSettings, classify
-from analysis.postures import Posture
-from analysis.samples import SampleChunk
+from sitless.analysis.classify import ClassifierSettings, classify
+from sitless.analysis.postures import Posture
+from sitless.analysis.samples import SampleChunk
 
 from .conftest import still_sensor, walking
 
@@ -61,7 +61,7 @@ def test_a_sensor_at_any_rotation_put_back_after_the_desk_keeps_its_learned_refe
     """Random mounting (any 3-D rotation): after the desk spell the wearer stands briefly and sits for
     the rest of the morning without walking; the reference learned before the desk must carry over
     (the x-axis default would read much of that sitting as standing)."""
-    from firmware_bridge.simulate import SimulationConfig, simulate
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 
     from .conftest import aligned
 

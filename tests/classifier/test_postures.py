@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.calibration import CalibrationError, calibrate_standing
-from analysis.classify import ClassifierSettings, StreamingClassifier, classify
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
-from firmware_bridge.simulate import SimulationConfig, Simulator
+from sitless.analysis.calibration import CalibrationError, calibrate_standing
+from sitless.analysis.classify import ClassifierSettings, StreamingClassifier, classify
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.simulate import SimulationConfig, Simulator
 
 from .conftest import aligned, simulated, sit_upright_agreement, still_sensor, walking, worn_still
 

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.classify import StreamingClassifier, classify
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
+from sitless.analysis.classify import StreamingClassifier, classify
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 
 from .conftest import simulated, still_sensor
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.postures import Posture
-from firmware_bridge.simulate import SimulatedRecording, SimulationConfig, simulate
+from sitless.analysis.postures import Posture
+from sitless.firmware_bridge.simulate import SimulatedRecording, SimulationConfig, simulate
 
 MIDNIGHT_MONDAY = 1794787200  # 2026-11-16T00:00:00Z
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from firmware_bridge.recordings import read_recording
-from firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.cli import main
+from sitless.firmware_bridge.recordings import read_recording
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.posture_csv import read_posture_csv
 
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
-from firmware_bridge.simulate import SimulationConfig, Simulator, simulate, simulate_chunks
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.simulate import SimulationConfig, Simulator, simulate, simulate_chunks
 from tests.simulator.conftest import MIDNIGHT_MONDAY
 
 SHORT = SimulationConfig(hours=1.5, rate_hz=12.5, seed=11)

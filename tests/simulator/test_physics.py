@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.postures import Posture
-from firmware_bridge.simulate import MOUNTINGS, SimulationConfig, Simulator, simulate
+from sitless.analysis.postures import Posture
+from sitless.firmware_bridge.simulate import MOUNTINGS, SimulationConfig, Simulator, simulate
 from tests.simulator.conftest import inclination_deg, per_second, seconds_of, thigh_frame
 
 

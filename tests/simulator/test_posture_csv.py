@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.postures import Posture, PostureSeconds
+from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.posture_csv import read_posture_csv, write_posture_csv
 
 MONDAY_8 = 1794816000

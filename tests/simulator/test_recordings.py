@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings import (
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings import (
     RecordingError,
     iter_recording,
     read_recording,
     read_recording_with_problems,
     write_recording,
 )
-from firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 
 MONDAY_8 = 1794816000.0  # 2026-11-16T08:00:00Z
 

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from analysis.samples import SampleChunk
-from firmware_bridge.recordings import write_recording
-from firmware_bridge.simulate import SimulationConfig, simulate
-from firmware_bridge.sources import ReplaySource, SimulatedSource
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings import write_recording
+from sitless.firmware_bridge.simulate import SimulationConfig, simulate
+from sitless.firmware_bridge.sources import ReplaySource, SimulatedSource
 
 
 async def collect(source, limit: int | None = None) -> list[SampleChunk]:

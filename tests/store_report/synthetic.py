@@ -2,7 +2,7 @@
 
 The generator decides the bouts itself (a bout is a list of sitting segments, possibly with a short
 BLE dropout between them) and records them, so the truth is what was *meant*, computed by plain
-interval arithmetic here, independently of ``analysis.metrics``.
+interval arithmetic here, independently of ``sitless.analysis.metrics``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.postures import Posture, PostureSeconds
+from sitless.analysis.postures import Posture, PostureSeconds
 
 UPRIGHT_CHOICES = (Posture.STANDING, Posture.WALKING, Posture.CYCLING)
 

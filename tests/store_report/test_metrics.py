@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.metrics import (
+from sitless.analysis.metrics import (
     break_seconds,
     gini,
     period_summary,
@@ -15,8 +15,8 @@ from analysis.metrics import (
     sitting_bouts,
     w50,
 )
-from analysis.postures import Posture, PostureSeconds
-from analysis.report import PromptEvent, WeekData, build_report, stretch_of_the_week
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.report import PromptEvent, WeekData, build_report, stretch_of_the_week
 
 SIT, STAND, WALK, LIE, UNK, CYCLE = (
     Posture.SITTING,

@@ -17,7 +17,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from analysis.report_html import format_minutes
+from sitless.analysis.report_html import format_minutes
 from sitless.cli import main
 from sitless.store import Store
 

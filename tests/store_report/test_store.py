@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.postures import Posture, PostureSeconds
-from analysis.samples import SampleChunk
+from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.samples import SampleChunk
 from sitless.config import Config
 from sitless.store import Store, StoreError, StoreSettings
 from sitless.store_schema import LATEST_VERSION, MIGRATIONS
@@ -200,7 +200,7 @@ def test_kill_9_after_a_write_loses_nothing_committed(tmp_path: Path) -> None:
         f"""
         import sys, time
         import numpy as np
-        from analysis.postures import PostureSeconds
+        from sitless.analysis.postures import PostureSeconds
         from sitless.store import Store
         store = Store.open({str(path)!r})
         store.add_postures(PostureSeconds(0, np.full(3600, 2, np.int8)))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analysis.postures import Posture, PostureSeconds
+from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.store import Store
 from sitless.weekly import ReportError, build_weekly_report, local_midnight, parse_week, resolve_week
 
@@ -155,8 +155,8 @@ def test_week_labels_last_week_and_bad_labels() -> None:
 
 def test_the_firmware_bridge_simulators_week_gives_its_truth_back(tmp_path: Path) -> None:
     """The project's simulator (fullday schedule) as ground truth; expected values from its spells alone."""
-    from analysis.postures import UPRIGHT
-    from firmware_bridge.simulate import SimulationConfig, Simulator
+    from sitless.analysis.postures import UPRIGHT
+    from sitless.firmware_bridge.simulate import SimulationConfig, Simulator
 
     monday = dt.date(2026, 11, 16)
     start = local_midnight(monday, TZ)
@@ -207,8 +207,8 @@ def test_a_workday_through_the_real_classifier_and_store_reports_close_to_the_tr
     Looser tolerance, because the classifier is not perfect: sitting within 2 %, breaks within 2,
     bouts of 30 min or more within 1, the longest bout within 15 min (a fidget read as standing splits it).
     """
-    from analysis.classify import classify
-    from firmware_bridge.simulate import SimulationConfig, simulate
+    from sitless.analysis.classify import classify
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 
     start = dt.datetime(2026, 11, 16, 8, 0, tzinfo=TZ).timestamp()
     recording = simulate(SimulationConfig(hours=9, schedule="workday", start=start, rate_hz=12.5, seed=seed))
