@@ -17,7 +17,7 @@ from sitless.firmware_bridge.decoders.polar_delta import decode_delta_frames
 from sitless.firmware_bridge.decoders.polar_offline import decode_offline_acc
 from sitless.firmware_bridge.decoders.polar_pmd import parse_control_point, parse_pmd_settings
 from sitless.firmware_bridge.decoders.registry import FAMILIES, make_decoder
-from tests.ble_decoders.packets import movesense_data, polar_raw_frame, witmotion_packet
+from tests.ble_decoders.packets import movesense_data
 from tests.ble_decoders.vectors import OFFLINE_FILE, load_vectors
 
 pytestmark = pytest.mark.ble
@@ -31,22 +31,19 @@ PROFILE = GenericProfile(
 _VECTORS = {v["id"]: v for v in load_vectors()}
 
 
-def _vector_hex(vector_id: str, fallback: bytes) -> bytes:
-    return bytes.fromhex(_VECTORS[vector_id]["hex"]) if vector_id in _VECTORS else fallback
+def _vector_hex(vector_id: str) -> bytes:
+    return bytes.fromhex(_VECTORS[vector_id]["hex"])  # a KeyError names a vector missing from tests/data
 
 
 # (family, characteristic, valid packet) for every decoder and every characteristic it listens on.
 VALID = {
     "polar_h10": [
-        (
-            "fb005c82-02e7-f387-1cad-8acd2d8df0c8",
-            _vector_hex("polar-pmd-acc-raw-type1", polar_raw_frame(T0, np.zeros((4, 3)))),
-        ),
-        ("fb005c82-02e7-f387-1cad-8acd2d8df0c8", _vector_hex("polar-pmd-acc-delta-type1-ios", b"")),
+        ("fb005c82-02e7-f387-1cad-8acd2d8df0c8", _vector_hex("polar-pmd-acc-raw-type1")),
+        ("fb005c82-02e7-f387-1cad-8acd2d8df0c8", _vector_hex("polar-pmd-acc-delta-type1-ios")),
         ("fb005c81-02e7-f387-1cad-8acd2d8df0c8", bytes.fromhex("f002020000000501" + "0000803f")),
     ],
     "polar_verity": [
-        ("fb005c82-02e7-f387-1cad-8acd2d8df0c8", _vector_hex("polar-pmd-acc-delta-type0", b"")),
+        ("fb005c82-02e7-f387-1cad-8acd2d8df0c8", _vector_hex("polar-pmd-acc-delta-type0")),
         ("fb005c81-02e7-f387-1cad-8acd2d8df0c8", bytes.fromhex("010102")),
     ],
     "movesense": [
@@ -54,10 +51,7 @@ VALID = {
         ("34800002-7185-4d5d-b431-630e7050e8f0", bytes.fromhex("017b48656c6c6f")),
     ],
     "witmotion": [
-        (
-            "0000ffe4-0000-1000-8000-00805f9a34fb",
-            _vector_hex("witmotion-wt901ble-0x61-capture-80B", witmotion_packet((0, 0, 2048))),
-        )
+        ("0000ffe4-0000-1000-8000-00805f9a34fb", _vector_hex("witmotion-wt901ble-0x61-capture-80B")),
     ],
     "microbit": [("e95dca4b-251d-470a-a062-fa1922dfa9a8", bytes.fromhex("f4ff2c0118fc"))],
     "metamotion": [
@@ -95,10 +89,7 @@ def _still_usable(decoder: SensorDecoder, family: str) -> None:
 
 
 CASES = [
-    (family, characteristic, packet)
-    for family, rows in VALID.items()
-    for characteristic, packet in rows
-    if packet
+    (family, characteristic, packet) for family, rows in VALID.items() for characteristic, packet in rows
 ]
 
 
