@@ -54,7 +54,9 @@ __all__ = [
     "default_device_id",
     "normalise_device_id",
     "parse_broker_url",
+    "clear_retained",
     "publish_retained",
+    "publish_retained_messages",
     "topics_for",
 ]
 
@@ -341,6 +343,19 @@ def publish_retained(settings: MqttSettings, topic: str, payload: str, *, timeou
     For one-off publishers (the weekly report). Uses its own client id and a clean session so it never
     takes over the daemon's session.
     """
+    publish_retained_messages(settings, [(topic, payload)], timeout=timeout)
+
+
+def clear_retained(settings: MqttSettings, topics: list[str], *, timeout: float = 10.0) -> None:
+    """Make the broker forget the retained messages on ``topics`` (an empty retained payload, MQTT 5.0
+    section 3.3.1.3); for the discovery topic Home Assistant also removes the device."""
+    publish_retained_messages(settings, [(topic, "") for topic in topics], timeout=timeout)
+
+
+def publish_retained_messages(
+    settings: MqttSettings, messages: list[tuple[str, str]], *, timeout: float = 10.0
+) -> None:
+    """``publish_retained`` for several messages over one connection, each acknowledged."""
     settings = settings.with_environment()
     client_id = f"{settings.client_id or 'sitless'}-oneshot-{os.getpid()}"
     client, address, _properties = make_client(settings, client_id, persistent=False)
@@ -363,12 +378,13 @@ def publish_retained(settings: MqttSettings, topic: str, payload: str, *, timeou
             raise MqttError(f"{address}: no answer to CONNECT within {timeout:.0f} s")
         if refused:
             raise MqttError(refused[0])
-        info = client.publish(topic, payload, qos=1, retain=True)
+        sent = [(topic, client.publish(topic, payload, qos=1, retain=True)) for topic, payload in messages]
         deadline = time.monotonic() + timeout
-        while not info.is_published() and time.monotonic() < deadline:
+        while not all(info.is_published() for _, info in sent) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if not info.is_published():
-            raise MqttError(f"{address}: no acknowledgement for {topic} within {timeout:.0f} s")
+        for topic, info in sent:
+            if not info.is_published():
+                raise MqttError(f"{address}: no acknowledgement for {topic} within {timeout:.0f} s")
     finally:
         client.disconnect()
         client.loop_stop()

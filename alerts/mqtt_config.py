@@ -135,6 +135,10 @@ class Topics:
         return self.prefix + "prompt"
 
     @property
+    def prompt_outcome(self) -> str:
+        return self.prefix + "prompt/outcome"
+
+    @property
     def report_weekly(self) -> str:
         return self.prefix + "report/weekly"
 

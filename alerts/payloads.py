@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitless.alerts.policy import PromptDue
+from sitless.alerts.policy import PromptDue, PromptOutcome
 from sitless.analysis.postures import SEDENTARY, Posture
 
 #: Upper bound for snooze and do-not-disturb durations from a command (one week).
@@ -39,6 +39,22 @@ def prompt_payload(prompt: PromptDue) -> dict[str, object]:
         "after_snooze": prompt.after_snooze,
         "exercise": prompt.exercise.to_json(),
     }
+
+
+def outcome_payload(outcome: PromptOutcome, *, heeded_today: int | None = None) -> dict[str, object]:
+    """The ``prompt/outcome`` message: did the person stand within the response window, and how fast.
+
+    ``stood`` is true, false, or null when the sensor could not tell (taken off, out of range).
+    """
+    payload: dict[str, object] = {
+        "id": outcome.prompt_id,
+        "prompt_ts": iso(outcome.prompt_ts),
+        "stood": outcome.stood,
+        "stood_after_s": outcome.stood_after_s,
+    }
+    if heeded_today is not None:
+        payload["prompts_heeded_today"] = heeded_today
+    return payload
 
 
 def state_payload(
@@ -85,7 +101,11 @@ class AckCommand:
 
 @dataclass(frozen=True)
 class DndCommand:
-    """Do not disturb for ``minutes`` or until ``until`` (epoch seconds); neither means switch off."""
+    """Do not disturb for ``minutes`` or until ``until`` (epoch seconds); neither means switch off.
+
+    ``ON`` (the Home Assistant switch) is do-not-disturb until switched off, for at most
+    ``MAX_COMMAND_MINUTES`` so a forgotten switch does not silence sitless for good.
+    """
 
     minutes: float | None = None
     until: float | None = None
@@ -133,6 +153,8 @@ def parse_command(name: str, payload: bytes) -> Command:
     if isinstance(body, dict) and "until" in body:
         _reject_unknown_keys(body, {"until"}, where)
         return DndCommand(until=_instant(body["until"], where))
+    if body in ("on", "ON"):
+        return DndCommand(minutes=float(MAX_COMMAND_MINUTES))
     minutes = _minutes(body, where, allow_zero=True)
     return DndCommand() if minutes == 0 else DndCommand(minutes=minutes)
 

@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import shlex
 import sys
 import tempfile
 import threading
@@ -37,7 +38,10 @@ EPILOG = """\
 examples:
   sitless demo                              the 8-hour day in about a minute
   sitless demo --seconds 20 --seed 7        faster, another day
-  sitless demo --broker mqtt://localhost:1883   use your own broker (watch with mosquitto_sub -t 'sitless/#' -v)
+  sitless demo --broker mqtt://localhost:1883   use your own broker (watch with mosquitto_sub -t 'sitless/#' -v);
+                                            what the demo retained there (its Home Assistant device,
+                                            state, availability) is removed at the end
+  sitless demo --broker mqtt://localhost:1883 --keep-retained   leave the demo device in Home Assistant
   sitless demo --json                       a JSON summary on stdout for scripts
 """
 
@@ -61,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="sensor sample rate in Hz (default 25)")
     parser.add_argument(
         "--broker", metavar="URL", help="use this broker instead of starting a private Mosquitto"
+    )
+    parser.add_argument(
+        "--keep-retained",
+        action="store_true",
+        help="with --broker (or [mqtt] url): leave the demo's retained messages (its Home Assistant device "
+        "'sitless demo', its state) on the broker; by default they are removed when the demo ends",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -175,6 +185,24 @@ class Phone:
         self.client.disconnect()
 
 
+def _clean_up_broker(mqtt, topics, device_id: str, *, keep: bool) -> str:
+    """Remove what the demo retained on a user's broker (its Home Assistant device with it), unless told
+    to keep it; returns one line saying which happened."""
+    from sitless.alerts.discovery import discovery_topic
+    from sitless.alerts.mqtt import MqttError, clear_retained
+
+    retained = [topics.availability, topics.state]
+    if mqtt.discovery:
+        retained.insert(0, discovery_topic(device_id, mqtt.discovery_prefix))
+    if keep:
+        return f"kept on the broker (--keep-retained): {', '.join(retained)}"
+    try:
+        clear_retained(mqtt, retained)
+    except MqttError as error:
+        return f"could not remove the demo's retained messages ({error}); remove {', '.join(retained)} by hand"
+    return f"removed the demo's retained messages from the broker (its Home Assistant device '{device_id}' with them)"
+
+
 def fresh_store_path(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     out_dir.chmod(0o700)
@@ -205,6 +233,7 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
     start = int(dt.datetime.combine(DEMO_DAY, dt.time(8, 0), tz).timestamp())
 
     broker = None
+    cleanup_note = ""
     mqtt = settings.mqtt
     if mqtt.url is None:
         try:
@@ -213,8 +242,10 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
             console.message(f"started a private Mosquitto broker on {broker.url}")
         except BrokerError as error:
             console.message(f"{error}\nGoing on without a broker: prompts are printed here, marked NOT SENT.")
-    device_id = mqtt.device_id or "demo"
-    mqtt = replace(mqtt, device_id=device_id)
+    # Never the configured device's own topics: the demo must not overwrite (or, cleaning up, remove)
+    # the state and Home Assistant device of a real sitless on the same broker.
+    device_id = f"{mqtt.device_id}-demo" if mqtt.device_id else "demo"
+    mqtt = replace(mqtt, device_id=device_id, prefix=None, client_id=None)
     settings = replace(settings, mqtt=mqtt)
     topics = topics_for(mqtt, device_id)
     store_path = fresh_store_path(args.out_dir)
@@ -274,8 +305,13 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         store.close()
         if broker:
             broker.close()
+        elif mqtt.url:
+            cleanup_note = _clean_up_broker(mqtt, topics, device_id, keep=args.keep_retained)
 
     day = report["days"][0] if report.get("days") else {}
+    # The demo's data lie in a fixed week: the plain `sitless report` (this week, the default store)
+    # would find nothing. This is the command that shows them.
+    report_command = f"sitless report --store {shlex.quote(str(store_path.resolve()))} --week {week}"
     received = len(phone.received) if phone else 0
     summary = {
         "simulated_hours": args.hours,
@@ -288,6 +324,8 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         "breaks": day.get("breaks"),
         "store": str(store_path.resolve()),
         "report_html": str(report_path),
+        "report_command": report_command,
+        "broker_cleanup": cleanup_note or None,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -299,7 +337,9 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
             f"sitting {summary['sitting_min']} min (the simulator's truth: {summary['truth_sitting_min']} min), longest bout {summary['longest_bout_min']} min, "
             f"{summary['breaks']} breaks\n"
             f"store:  {summary['store']}\n"
-            f"weekly report (HTML): {report_path}"
+            f"weekly report (HTML): {report_path}\n"
+            f"the demo's week again, any time: {report_command}"
+            + (f"\n{cleanup_note}" if cleanup_note else "")
         )
     if phone and received < pipeline.prompts_sent:
         print(f"warning: the phone received {received} of {pipeline.prompts_sent} prompts", file=sys.stderr)
