@@ -41,7 +41,8 @@ from sitless.firmware_bridge.ble_common import (
     scan,
 )
 from sitless.firmware_bridge.ble_connect import connect_fresh_client, find_sensor
-from sitless.firmware_bridge.decoders.base import CommandRejected, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.ble_gatt import BATTERY_SERVICE_UUID, NOTIFY, READ, WRITE, find_characteristic
+from sitless.firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
 
 __all__ = ["BleSessionError", "BleSource", "BlueZUnavailable", "FoundSensor", "SensorNotFound"]
 __all__ += ["SensorSettings", "SessionEvent", "SessionStats", "scan"]
@@ -86,6 +87,8 @@ class BleSource:
         self._last_data = 0.0  # loop time of the last decoded sample (the watchdog's clock)
         self._new_link = False
         self._battery_warned = False
+        self._command_lock = asyncio.Lock()
+        self._command_tasks: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ public
     async def chunks(self) -> AsyncIterator[SampleChunk]:
@@ -207,36 +210,95 @@ class BleSource:
         self._emit("connected", f"connected to {self.name} ({self.sensor_id}) as {decoder.display_name}")
 
     async def _start_streaming(self, client: BleakClient, decoder: SensorDecoder, generation: int) -> None:
-        battery = client.services.get_characteristic(BATTERY_LEVEL_UUID)
-        if battery is not None:
-            with contextlib.suppress(Exception):
+        battery = find_characteristic(
+            client.services, BATTERY_LEVEL_UUID, service_uuid=BATTERY_SERVICE_UUID, properties=READ
+        )
+        if battery is not None:  # optional: a battery that cannot be read never fails a connect
+            try:
                 self._on_battery(generation, await client.read_gatt_char(battery))
-            if "notify" in battery.properties:
-                await client.start_notify(battery, lambda _c, data: self._on_battery(generation, data))
+                if "notify" in battery.properties:
+                    await client.start_notify(battery, lambda _c, data: self._on_battery(generation, data))
+            except Exception as error:
+                log.info("battery level of %s unavailable: %s", self.sensor_id, describe_error(error))
         for uuid in decoder.notify_uuids:
-            if client.services.get_characteristic(uuid) is None:
+            char = find_characteristic(
+                client.services, uuid, service_uuid=decoder.service_uuid, properties=NOTIFY
+            )
+            if char is None:
                 raise BleSessionError(
                     f"{self.sensor_id} has no characteristic {uuid}, which {decoder.display_name} streams on: "
                     f"is family={decoder.family!r} right for this sensor? (see `sitless sensors`)"
                 )
-            await client.start_notify(uuid, lambda char, data: self._on_notification(generation, char, data))
-        for command in decoder.start_commands():
-            await client.write_gatt_char(command.characteristic, command.data, response=command.response)
+            await client.start_notify(char, lambda c, data: self._on_notification(generation, c, data))
+        await self._run_commands(client, decoder, generation, decoder.start_commands())
+
+    async def _run_commands(
+        self, client: BleakClient, decoder: SensorDecoder, generation: int, commands: list[Command]
+    ) -> None:
+        """Write (or read) each command, then whatever the decoder decided on in reply, in order."""
+        async with self._command_lock:
+            pending = list(commands) + decoder.commands_to_send()
+            while pending and generation == self._generation:
+                command = pending.pop(0)
+                char = find_characteristic(
+                    client.services,
+                    command.characteristic,
+                    service_uuid=decoder.service_uuid,
+                    properties=READ if command.read else WRITE,
+                )
+                if char is None:
+                    raise BleSessionError(
+                        f"{self.sensor_id} has no characteristic {command.characteristic}, which "
+                        f"{decoder.display_name} is configured through: is family={decoder.family!r} right?"
+                    )
+                if command.read:
+                    self._on_notification(generation, char, await client.read_gatt_char(char))
+                else:
+                    await client.write_gatt_char(char, command.data, response=command.response)
+                pending.extend(decoder.commands_to_send())
+
+    def _send_later(self, decoder: SensorDecoder, generation: int) -> None:
+        """Commands a notification made the decoder queue: written from a task (callbacks cannot await)."""
+        client = self._client
+        if client is None or not decoder.has_commands_to_send():
+            return
+
+        async def send() -> None:
+            try:
+                await self._run_commands(client, decoder, generation, [])
+            except Exception as error:
+                if generation == self._generation:
+                    self._emit(
+                        "rejected",
+                        f"could not configure {self.sensor_id}: {describe_error(error)}; reconnecting",
+                        error=str(error),
+                    )
+                    self._queue.put_nowait(_LINK_LOST)
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._command_tasks.add(task)
+        task.add_done_callback(self._command_tasks.discard)
 
     async def _release(self, *, stop_streaming: bool) -> None:
         client, decoder, self._client = self._client, self._decoder, None
         self._generation += 1
+        for task in list(self._command_tasks):
+            task.cancel()
         if client is None:
             return
         with contextlib.suppress(Exception):
             if stop_streaming and decoder is not None and client.is_connected:
                 for command in decoder.stop_commands():
-                    await asyncio.wait_for(
-                        client.write_gatt_char(
-                            command.characteristic, command.data, response=command.response
-                        ),
-                        2,
+                    char = find_characteristic(
+                        client.services,
+                        command.characteristic,
+                        service_uuid=decoder.service_uuid,
+                        properties=WRITE,
                     )
+                    if char is not None:
+                        await asyncio.wait_for(
+                            client.write_gatt_char(char, command.data, response=command.response), 2
+                        )
         try:
             await asyncio.wait_for(client.disconnect(), 5)
         except Exception as error:  # BlueZ may be gone: nothing left to disconnect from
@@ -334,11 +396,17 @@ class BleSource:
             chunk = decoder.receive_data(char.uuid, bytes(data), time.time())
         except CommandRejected as error:  # the sensor answered our start command with a refusal
             self.stats.rejected_commands += 1
+            advice = (
+                ""
+                if error.advice
+                else (
+                    f" Try another rate or range (`sitless sensors` lists what {decoder.display_name} supports)."
+                )
+            )
             self._emit(
                 "rejected",
-                f"{self.sensor_id} refused a command: {error.reason}. Try another rate or range "
-                f"(`sitless sensors` lists what {decoder.display_name} supports); the session retries "
-                "when the watchdog fires",
+                f"{self.sensor_id} refused a command: {error.reason}.{advice} The session retries when the "
+                "watchdog fires",
                 error=str(error),
             )
             return
@@ -356,8 +424,9 @@ class BleSource:
                     "gap", f"{end - start:.1f} s of packets lost from {self.sensor_id}", start=start, end=end
                 )
             self._decoder_gaps = len(decoder.stats.gaps)
+        self._send_later(decoder, generation)
+        self._last_data = asyncio.get_running_loop().time()  # the sensor is alive, samples or not
         if len(chunk):
-            self._last_data = asyncio.get_running_loop().time()
             self._queue.put_nowait(chunk)
 
     def _malformed(self, error: ProtocolError) -> None:

@@ -42,16 +42,27 @@ class CommandRejected(ProtocolError):
 
     A subclass so callers catching ``ProtocolError`` still catch it; counted in
     ``stats.control_errors`` rather than ``stats.malformed`` because the bytes themselves were fine.
+    ``advice``: what the user can do about it, when the protocol's status says (None: nothing specific).
     """
+
+    def __init__(self, family: str, reason: str, data: bytes | None = None, *, advice: str | None = None):
+        super().__init__(family, reason, data)
+        self.advice = advice
 
 
 @dataclass(frozen=True)
 class Command:
-    """Bytes to write to a characteristic (``response``: write with response)."""
+    """Bytes to write to a characteristic (``response``: write with response).
+
+    ``read=True``: read the characteristic instead (``data`` unused); the session hands the value it
+    reads to ``receive_data`` like a notification, so a decoder can check what the sensor really did
+    (a micro:bit writes back the period it chose; a Thingy's configuration is read before it is changed).
+    """
 
     characteristic: str
-    data: bytes
+    data: bytes = b""
     response: bool = True
+    read: bool = False
 
 
 @dataclass
@@ -96,6 +107,7 @@ class SensorDecoder(ABC):
         self.requested_rate_hz = rate_hz
         self.rate_hz = self.snap_rate(rate_hz if rate_hz is not None else self.default_rate_hz)
         self._last_emitted_t = -np.inf
+        self._outbox: list[Command] = []
 
     @classmethod
     def snap_rate(cls, rate_hz: float) -> float:
@@ -126,6 +138,20 @@ class SensorDecoder(ABC):
     @abstractmethod
     def stop_commands(self) -> list[Command]:
         """Writes that stop streaming."""
+
+    def commands_to_send(self) -> list[Command]:
+        """Commands the decoder decided on while receiving (e.g. after the sensor said what it is).
+
+        The session writes them, in order, after every ``receive_data``; returns each command once.
+        """
+        commands, self._outbox = self._outbox, []
+        return commands
+
+    def has_commands_to_send(self) -> bool:
+        return bool(self._outbox)
+
+    def queue_commands(self, commands: Sequence[Command]) -> None:
+        self._outbox.extend(commands)
 
     def receive_data(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         """Decode one notification; returns the samples it carries (possibly none). Raises ProtocolError."""

@@ -1,14 +1,20 @@
-"""MbientLab MetaMotionS / MetaMotionRL (MetaWear firmware): the accelerometer module (id 0x03).
+"""MbientLab MetaMotionS / MetaMotionRL / R / C (MetaWear firmware): the accelerometer module (id 0x03).
 
-Commands (write ``326a9001``): configure ``03 03 <acc_conf> <acc_range>``, enable data ``03 04 01``,
-enable interrupt ``03 02 01 00``, power on ``03 01 01``; stop in reverse (``03 01 00``, ``03 02 00 01``,
-``03 04 00``). Notifications (``326a9006``): ``03 04`` + int16 LE x,y,z, or ``03 05`` + three such
-samples (packed mode, used above 100 Hz). g = raw / (32768 / range_g). No sensor timestamps: the arrival
-clock stamps samples. Register reads (bit 7 of the register byte) and other modules' notifications
-carry no samples and are skipped. Source: MetaWear-SDK-Cpp (``accelerometer_bosch``) and its tests.
+Commands (write ``326a9001``): configure ``03 03 <acc_conf> <acc_range>``, enable data ``03 04 01`` (or
+packed data, below), enable interrupt ``03 02 01 00``, power on ``03 01 01``; stop in reverse
+(``03 01 00``, ``03 02 00 01``, ``03 04 00``). Notifications (``326a9006``): ``03 04`` + int16 LE x,y,z, or
+packed mode (three such samples in one notification, used above 100 Hz) on register 0x05 for the BMI270
+and 0x1c for the BMI160 (``accelerometer_bosch_register.h``: BMI270 PACKED_ACC_DATA = 0x05, BMI160
+PACKED_ACC_DATA = 0x1c; the BMI160 has packed data only from module revision 1, ``PACKED_ACC_REVISION``).
+g = raw / (32768 / range_g). No sensor timestamps: the arrival clock stamps samples. Other registers'
+replies and other modules' notifications carry no samples and are skipped.
+Source: MetaWear-SDK-Cpp f67699e (``accelerometer_bosch.cpp`` and its tests, ``tests/data/metawear-vectors.json``).
 
-``chip``: "bmi270" (MetaMotionS; acc_conf = odr | normal filter 0x20 | performance 0x80, range codes
-0-3) or "bmi160" (MetaMotionRL/R/C; acc_conf = odr | 0x20, range codes 3/5/8/12).
+Which chip: the board says so. Reading the accelerometer module's info register (write ``03 80``) makes it
+answer ``03 80 <implementation> <revision>``: 1 = BMI160 (MetaMotionRL/R/C), 4 = BMI270 (MetaMotionS),
+exactly as the SDK's board initialisation does. The ``chip`` option only overrides that. The chips differ
+in what matters: the range byte (BMI270 codes 0-3; BMI160 3/5/8/12, so a BMI270 range byte is invalid on a
+BMI160), the acc_conf bits and the packed register.
 """
 
 from __future__ import annotations
@@ -18,31 +24,52 @@ from typing import ClassVar
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
-from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 METAWEAR_SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
 METAWEAR_COMMAND = "326a9001-85cb-9195-d9dd-464cfbbae75a"
 METAWEAR_NOTIFY = "326a9006-85cb-9195-d9dd-464cfbbae75a"
 ACC_MODULE = 0x03
-REG_POWER, REG_INTERRUPT, REG_CONFIG, REG_DATA, REG_PACKED = 0x01, 0x02, 0x03, 0x04, 0x05
-ODR_CODES = {12.5: 5, 25.0: 6, 50.0: 7, 100.0: 8, 200.0: 9, 400.0: 10, 800.0: 11, 1600.0: 12}
+REG_POWER, REG_INTERRUPT, REG_CONFIG, REG_DATA = 0x01, 0x02, 0x03, 0x04
+READ_MODULE_INFO = 0x80  # READ_REGISTER(0): every MetaWear module answers with implementation, revision
+PACKED_REGISTER = {"bmi270": 0x05, "bmi160": 0x1C}
+PACKED_MIN_REVISION = {"bmi270": 0, "bmi160": 1}
+#: Module info implementation byte -> chip (MBL_MW_MODULE_ACC_TYPE_*; 0 = MMA8452Q, 3 = BMA255 unsupported).
+IMPLEMENTATIONS = {1: "bmi160", 4: "bmi270"}
+UNSUPPORTED_IMPLEMENTATIONS = {0: "MMA8452Q (MetaWear R / RG, no longer sold)", 3: "BMA255 (MetaEnvironment)"}
+#: ODR code = index + 1 in the SDK's BMI160/BMI270 ODR tables (0.78125 Hz ... 1600 Hz).
+ODR_CODES = {
+    0.78125: 1, 1.5625: 2, 3.125: 3, 6.25: 4, 12.5: 5, 25.0: 6, 50.0: 7, 100.0: 8,
+    200.0: 9, 400.0: 10, 800.0: 11, 1600.0: 12,
+}  # fmt: skip
+STREAMING_RATES_HZ = tuple(rate for rate in ODR_CODES if rate >= 12.5)  # the classifier wants >= 12.5 Hz
 RANGE_CODES = {"bmi270": {2: 0, 4: 1, 8: 2, 16: 3}, "bmi160": {2: 0x03, 4: 0x05, 8: 0x08, 16: 0x0C}}
+CHIP_OPTIONS = ("auto", "bmi270", "bmi160")
+#: acc_conf bits above the ODR: bwp << 4 | us << 7, by (chip, rate below 12.5 Hz).
+FILTER_BITS = {("bmi270", False): 0xA0, ("bmi270", True): 0x20, ("bmi160", False): 0x20, ("bmi160", True): 0x80}
 
 
 def config_command(rate_hz: float, range_g: int, chip: str = "bmi270") -> bytes:
-    acc_conf = ODR_CODES[float(rate_hz)] | 0x20 | (0x80 if chip == "bmi270" else 0x00)
+    """``03 03 <acc_conf> <acc_range>`` as the SDK's ``mbl_mw_acc_*_set_odr`` + ``set_range`` build it.
+
+    acc_conf = odr | bwp << 4 | us << 7. BMI270: bwp 2 (normal filter), us 1 (performance mode) except
+    below 12.5 Hz (us 0). BMI160: bwp 2, us 0, except below 12.5 Hz (bwp 0, us 1: undersampling).
+    """
+    below_12_5_hz = float(rate_hz) < 12.5
+    acc_conf = ODR_CODES[float(rate_hz)] | FILTER_BITS[chip, below_12_5_hz]
     return bytes([ACC_MODULE, REG_CONFIG, acc_conf, RANGE_CODES[chip][range_g]])
 
 
 class MetaMotionDecoder(SensorDecoder):
-    """Options: ``range_g`` (2, 4, 8, 16), ``chip`` ("bmi270" or "bmi160"), ``packed`` (None: above 100 Hz)."""
+    """Options: ``range_g`` (2, 4, 8, 16), ``chip`` ("auto": read from the board; or "bmi270", "bmi160"
+    to override), ``packed`` (None: above 100 Hz, where the board supports it)."""
 
     family: ClassVar[str] = "metamotion"
-    display_name: ClassVar[str] = "MbientLab MetaMotionS / RL"
+    display_name: ClassVar[str] = "MbientLab MetaMotionS / RL / R / C"
     service_uuid: ClassVar[str] = METAWEAR_SERVICE
     notify_uuids: ClassVar[tuple[str, ...]] = (METAWEAR_NOTIFY,)
-    supported_rates_hz: ClassVar[tuple[float, ...]] = tuple(ODR_CODES)
+    supported_rates_hz: ClassVar[tuple[float, ...]] = STREAMING_RATES_HZ
     name_prefixes: ClassVar[tuple[str, ...]] = ("MetaWear", "MetaMotion")
 
     def __init__(
@@ -50,37 +77,84 @@ class MetaMotionDecoder(SensorDecoder):
         rate_hz: float | None = None,
         *,
         range_g: int = 8,
-        chip: str = "bmi270",
+        chip: str = "auto",
         packed: bool | None = None,
     ) -> None:
         super().__init__(rate_hz)
-        if chip not in RANGE_CODES:
+        chip = str(chip).strip().lower()
+        if chip not in CHIP_OPTIONS:
             raise ValueError(
-                f"metamotion: chip must be 'bmi270' (MetaMotionS) or 'bmi160' (RL), got {chip!r}"
+                f"metamotion: chip must be 'auto' (read from the board), 'bmi270' (MetaMotionS) or "
+                f"'bmi160' (MetaMotionRL/R/C), got {chip!r}"
             )
-        if range_g not in RANGE_CODES[chip]:
+        if range_g not in RANGE_CODES["bmi270"]:
             raise ValueError(f"metamotion: range_g must be 2, 4, 8 or 16, got {range_g!r}")
-        self.chip, self.range_g = chip, range_g
-        self.packed = self.rate_hz > 100 if packed is None else packed
+        self.range_g = range_g
+        self.requested_packed = packed
+        self.chip_from_board = chip == "auto"
+        self.chip: str | None = None if self.chip_from_board else chip
+        self.revision: int | None = None
+        self.packed = False
         self.lsb_per_g = 32768.0 / range_g
         self.clock = ArrivalClock(self.rate_hz)
+        if self.chip is not None:
+            self._choose_packed()
+
+    def _choose_packed(self) -> None:
+        assert self.chip is not None
+        capable = self.revision is None or self.revision >= PACKED_MIN_REVISION[self.chip]
+        wanted = self.rate_hz > 100 if self.requested_packed is None else self.requested_packed
+        self.packed = bool(wanted and capable)
 
     def start_commands(self) -> list[Command]:
-        data_register = REG_PACKED if self.packed else REG_DATA
+        if self.chip is None:  # ask the board first; its answer queues the streaming commands
+            return [Command(METAWEAR_COMMAND, bytes([ACC_MODULE, READ_MODULE_INFO]))]
+        return self._streaming_commands()
+
+    def _streaming_commands(self) -> list[Command]:
+        assert self.chip is not None
         return [
             Command(METAWEAR_COMMAND, config_command(self.rate_hz, self.range_g, self.chip)),
-            Command(METAWEAR_COMMAND, bytes([ACC_MODULE, data_register, 0x01])),
+            Command(METAWEAR_COMMAND, bytes([ACC_MODULE, self._data_register(), 0x01])),
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_INTERRUPT, 0x01, 0x00])),
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_POWER, 0x01])),
         ]
 
     def stop_commands(self) -> list[Command]:
-        data_register = REG_PACKED if self.packed else REG_DATA
+        if self.chip is None:
+            return []  # never configured: nothing to stop
         return [
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_POWER, 0x00])),
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_INTERRUPT, 0x00, 0x01])),
-            Command(METAWEAR_COMMAND, bytes([ACC_MODULE, data_register, 0x00])),
+            Command(METAWEAR_COMMAND, bytes([ACC_MODULE, self._data_register(), 0x00])),
         ]
+
+    def _data_register(self) -> int:
+        assert self.chip is not None
+        return PACKED_REGISTER[self.chip] if self.packed else REG_DATA
+
+    def _module_info(self, data: bytes) -> None:
+        if not self.chip_from_board or self.chip is not None:
+            return  # the setting overrides the board, or a repeated answer: nothing changes
+        if len(data) < 4:
+            raise CommandRejected(
+                self.family,
+                "the board reports no accelerometer module (module info without implementation)",
+                data,
+            )
+        implementation, revision = data[2], data[3]
+        chip = IMPLEMENTATIONS.get(implementation)
+        if chip is None:
+            what = UNSUPPORTED_IMPLEMENTATIONS.get(implementation, f"implementation {implementation}")
+            raise CommandRejected(
+                self.family,
+                f"the board's accelerometer is {what}, which sitless does not support "
+                "(MetaMotionS has the BMI270, MetaMotionRL/R/C the BMI160)",
+                data,
+            )
+        self.chip, self.revision = chip, revision
+        self._choose_packed()
+        self.queue_commands(self._streaming_commands())
 
     def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         if characteristic != METAWEAR_NOTIFY:
@@ -88,11 +162,16 @@ class MetaMotionDecoder(SensorDecoder):
         if len(data) < 2:
             raise self._error(f"MetaWear packet of {len(data)} bytes has no module and register", data)
         module, register = data[0], data[1]
-        if module != ACC_MODULE or register & 0x80:
-            return SampleChunk.empty()  # another module, or a register read reply
+        if module != ACC_MODULE:
+            return SampleChunk.empty()  # another module
+        if register == READ_MODULE_INFO:
+            self._module_info(data)
+            return SampleChunk.empty()
+        if register & 0x80 or self.chip is None:
+            return SampleChunk.empty()  # another register read reply, or data before we configured it
         if register == REG_DATA:
             expected = 6
-        elif register == REG_PACKED:
+        elif register == PACKED_REGISTER[self.chip]:
             expected = 18
         else:
             return SampleChunk.empty()  # an acknowledgement of a configuration write

@@ -35,6 +35,21 @@ PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 
+#: What a user can do about each refusal (status names from polar-ble-sdk's PmdControlPointResponseCode).
+REFUSAL_ADVICE = {
+    "ERROR_INVALID_MTU": (
+        "the Bluetooth link's packet size (ATT MTU) is too small for this stream. BlueZ negotiates the MTU "
+        "by itself, so the limit is the computer's adapter or an old BlueZ: use BlueZ 5.55 or newer and an "
+        "adapter with Bluetooth 4.2 or newer (`btmon` shows the MTU exchange), or ask for a lower rate_hz"
+    ),
+    "ERROR_INVALID_SAMPLE_RATE": "set rate_hz to one the model offers (`sitless sensors` lists them)",
+    "ERROR_INVALID_RANGE": "set range_g to one the model offers (`sitless sensors`)",
+    "ERROR_INVALID_RESOLUTION": "the model does not stream 16-bit acceleration: report it with the firmware version",
+    "ERROR_ALREADY_IN_STATE": "another app (Polar Flow, Polar Beat) is streaming from it: close that app",
+    "ERROR_DEVICE_IN_CHARGER": "take the sensor off its charger",
+    "ERROR_INVALID_STATE": "switch the sensor off and on again",
+}
+
 
 class PolarDecoder(SensorDecoder):
     """Shared PMD logic; use ``PolarH10Decoder`` or ``PolarVeritySenseDecoder``.
@@ -128,11 +143,13 @@ class PolarDecoder(SensorDecoder):
             self.stopped_by_sensor = MEASUREMENT_ACC in message.measurement_types
             return
         if not message.ok:
+            advice = REFUSAL_ADVICE.get(message.status_name)
             raise CommandRejected(
                 self.family,
                 f"{message.op_name} for measurement {message.measurement_type} refused: "
-                f"{message.status_name}",
+                f"{message.status_name}" + (f": {advice}" if advice else ""),
                 data,
+                advice=advice,
             )
         if message.op_code == 2 and message.measurement_type == MEASUREMENT_ACC:
             self.stopped_by_sensor = False

@@ -29,8 +29,10 @@ NOTES = {
     "verified on every firmware.",
     "microbit": "Needs a hex with the Bluetooth accelerometer service (MakeCode: Bluetooth extension, "
     "'No pairing required').",
-    "metamotion": 'MetaWear firmware (MetaMotionS uses the BMI270, RL the BMI160: option chip = "bmi160").',
-    "thingy52": "Stock Nordic Thingy:52 firmware; 5-200 Hz motion processing.",
+    "metamotion": "MetaWear firmware; the board says which accelerometer it has (MetaMotionS: BMI270, "
+    'RL/R/C: BMI160); option chip = "bmi160" or "bmi270" only overrides that.',
+    "thingy52": "Stock Nordic Thingy:52 firmware (2.1.0 or newer for a correct battery level); 5-200 Hz, "
+    "+-2 g; the first 10 s after each connect are dropped while its motion processing settles.",
     "generic": "An ESP32/nRF board of your own: describe it in the [sensor.generic] table (service and "
     "characteristic UUID, struct format, scale in g per LSB, rate).",
 }

@@ -22,14 +22,15 @@ pytestmark = pytest.mark.ble
 T0 = 1_795_000_000.0
 
 
-def test_microbit_sample_is_three_signed_milli_g_values():
+def test_microbit_sample_is_three_signed_int16_values():
     """micro:bit Bluetooth profile, Accelerometer Service, Accelerometer Data (E95DCA4B): X, Y, Z as
-    little-endian sint16 in milli-g, one sample per notification. Period (E95DFB24): u16 LE milliseconds."""
+    little-endian sint16, one sample per notification (the profile says milli-g; the runtime's driver sends
+    1/1024 g, see test_vendor_firmware). Period (E95DFB24): u16 LE milliseconds."""
     decoder = MicrobitDecoder(25)
     assert decoder.start_commands()[0].characteristic == MICROBIT_ACC_PERIOD
     assert decoder.start_commands()[0].data == bytes.fromhex("2800")  # 40 ms = 25 Hz
-    chunk = decoder.receive_data(MICROBIT_ACC_DATA, bytes.fromhex("f4ff 2c01 18fc"), T0)  # -12, 300, -1000 mG
-    assert chunk.xyz[0].tolist() == pytest.approx([-0.012, 0.300, -1.000])
+    chunk = decoder.receive_data(MICROBIT_ACC_DATA, bytes.fromhex("f4ff 2c01 18fc"), T0)  # -12, 300, -1000
+    assert chunk.xyz[0].tolist() == pytest.approx([-12 / 1024, 300 / 1024, -1000 / 1024])
     assert chunk.t[0] == pytest.approx(T0)
 
 
@@ -64,12 +65,14 @@ def test_metamotion_acc_notification_scales_by_range():
     """MetaWear-SDK-Cpp, accelerometer_bosch: config ``03 03 <acc_conf> <range>`` (200 Hz +-8 g on the
     BMI270 is ``03 03 A9 02``), data ``03 04`` + int16 LE x, y, z; at +-8 g 4096 LSB per g; packed ``03 05``
     holds three samples."""
-    assert MetaMotionDecoder(200, range_g=8).start_commands()[0].data == bytes.fromhex("0303a902")
-    decoder = MetaMotionDecoder(25, range_g=8)
+    assert MetaMotionDecoder(200, range_g=8, chip="bmi270").start_commands()[0].data == bytes.fromhex(
+        "0303a902"
+    )
+    decoder = MetaMotionDecoder(25, range_g=8, chip="bmi270")
     assert decoder.start_commands()[0].characteristic == METAWEAR_COMMAND
     chunk = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0)  # 4096, -4096, 0
     assert chunk.xyz[0].tolist() == [1.0, -1.0, 0.0]
-    packed = MetaMotionDecoder(200, range_g=2)
+    packed = MetaMotionDecoder(200, range_g=2, chip="bmi270")
     assert packed.start_commands()[1].data == bytes.fromhex("030501")
     chunk = packed.receive_data(
         METAWEAR_NOTIFY, bytes.fromhex("0305") + struct.pack("<9h", *([0, 0, 16384] * 3)), T0
@@ -81,8 +84,9 @@ def test_thingy_raw_accelerometer_is_q6_10_g():
     """Nordic Thingy:52 firmware documentation, Motion service: Raw data (EF680406) = accelerometer x, y, z
     int16 Q6.10 (g), gyroscope Q11.5, compass Q12.4; Motion configuration (EF680401) = ``<HHHHB`` with the
     motion processing frequency (Hz) fourth."""
-    decoder = ThingyDecoder(25)
-    config = decoder.start_commands()[0]
+    decoder = ThingyDecoder(25, settle_s=0)
+    decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 100, 500, 500, 5, 1), T0)
+    (config,) = decoder.commands_to_send()
     assert config.characteristic == THINGY_MOTION_CONFIG
     assert struct.unpack("<HHHHB", config.data)[3] == 25
     data = struct.pack("<9h", 512, -1024, 1024, 32, 0, 0, 16, 0, 0)

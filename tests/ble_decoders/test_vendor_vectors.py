@@ -1,8 +1,9 @@
-"""Conformance: every vector in tests/data/ble-vectors.json (a copy of ../shared/vectors) decodes to exactly what its source asserts.
+"""Conformance: all 36 vendor vectors in tests/data (copies of ../shared/vectors) decode to exactly what
+their sources assert: the 22 of ble-vectors.json and the 14 of metawear-vectors.json.
 
 The vectors come from the vendors' own test suites (Polar's Android/iOS SDK tests, Movesense's sample
-client, WitMotion's SDK and a capture); each test below asserts the vector's ``expected`` block as the
-vector states it, using the vector's own tolerance where it gives one.
+client, WitMotion's SDK and a capture, MbientLab's MetaWear-SDK-Cpp tests); each test below asserts the
+vector's ``expected`` block as the vector states it, using the vector's own tolerance where it gives one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from sitless.firmware_bridge.decoders.base import CommandRejected
+from sitless.firmware_bridge.decoders.metamotion import METAWEAR_NOTIFY, MetaMotionDecoder, config_command
 from sitless.firmware_bridge.decoders.movesense import (
     GSP_NOTIFY,
     MovesenseDecoder,
@@ -46,11 +48,11 @@ from sitless.firmware_bridge.decoders.witmotion import (
     parse_combined_packets,
     read_register_command,
 )
-from tests.ble_decoders.vectors import OFFLINE_FILE, expected_rows, load_vectors
+from tests.ble_decoders.vectors import OFFLINE_FILE, expected_rows, load_metawear_vectors, load_vectors
 
 pytestmark = pytest.mark.ble
 
-VECTORS = load_vectors()
+VECTORS = load_vectors() + load_metawear_vectors()
 KINDS_WE_DECODE = {
     "pmd_acc_frame",
     "polar_offline_acc_file",
@@ -65,11 +67,15 @@ KINDS_WE_DECODE = {
     "gsp_command_and_response",
     "wit_0x61_stream",
     "wit_commands",
+    "metawear_command",
+    "metawear_acc_notification",
 }
 
 
-def test_vendor_vector_file_is_present_and_complete():
-    assert len(VECTORS) == 22, f"expected the 22 vendor vectors described in the README, found {len(VECTORS)}"
+def test_vendor_vector_files_are_present_and_complete():
+    assert len(load_vectors()) == 22, "ble-vectors.json: the README describes 22 vectors"
+    assert len(load_metawear_vectors()) == 14, "metawear-vectors.json: the README describes 14 vectors"
+    assert len({v["id"] for v in VECTORS}) == 36
     assert OFFLINE_FILE.is_file()
     unknown = {v["kind"] for v in VECTORS} - KINDS_WE_DECODE
     assert not unknown, f"vector kinds without a conformance check: {sorted(unknown)}"
@@ -270,6 +276,60 @@ def check_wit_commands(v):
     assert commands["unlock"] == UNLOCK and commands["save"] == SAVE
     starts = [c.data for c in WitMotionDecoder(save_rate=True).start_commands()]
     assert starts[0] == commands["unlock"] and starts[-1] == commands["save"]
+
+
+CHIPS = ("bmi270", "bmi160")
+
+
+def _metawear_chips(v) -> tuple[str, ...]:
+    """The chips a MetaWear vector is asserted for (both when the SDK's two test files agree)."""
+    chip = v.get("decode_params", {}).get("chip")
+    return (chip,) if chip else CHIPS
+
+
+def check_metawear_command(v):
+    expected, params = v["expected"], v.get("decode_params", {})
+    for chip in _metawear_chips(v):
+        if "table_hex" in expected:  # config command for every ODR of the SDK's table
+            for rate, command in expected["table_hex"].items():
+                assert config_command(float(rate), expected["range_g"], chip).hex() == command, (
+                    f"{chip} {rate} Hz"
+                )
+            live = MetaMotionDecoder(params["rate_hz"], range_g=params["range_g"], chip=chip)
+            assert live.start_commands()[0].data.hex() == v["hex"]
+        elif "odr_hz" in expected:
+            assert config_command(expected["odr_hz"], expected["range_g"], chip).hex() == v["hex"]
+            live = MetaMotionDecoder(expected["odr_hz"], range_g=expected["range_g"], chip=chip)
+            assert live.start_commands()[0].data.hex() == v["hex"]
+        elif "start" in expected:  # subscribe to (packed) data, and its reverse
+            live = MetaMotionDecoder(
+                200 if params.get("packed") else 25, chip=chip, packed=params.get("packed")
+            )
+            assert live.start_commands()[1].data.hex() == expected["start"]
+            assert live.stop_commands()[-1].data.hex() == expected["stop"]
+        elif "enable" in expected:
+            live = MetaMotionDecoder(25, chip=chip)
+            assert live.start_commands()[2].data.hex() == expected["enable"]
+            assert live.stop_commands()[1].data.hex() == expected["disable"]
+        else:  # enable sampling, then start (power on): the last two start commands
+            live = MetaMotionDecoder(25, chip=chip)
+            assert [c.data.hex() for c in live.start_commands()[-2:]] == expected["commands_hex"]
+
+
+def _sdk_is_close(a: float, b: float) -> bool:
+    """MetaWear-SDK-Python's CartesianFloat equality: |a-b| <= max(0.001 * max(|a|, |b|), 0.001)."""
+    return abs(a - b) <= max(0.001 * max(abs(a), abs(b)), 0.001)
+
+
+def check_metawear_acc_notification(v):
+    params, expected = v["decode_params"], v["expected"]
+    packed = expected["sample_count"] > 1
+    decoder = MetaMotionDecoder(200 if packed else 25, range_g=params["range_g"], chip=params["chip"])
+    chunk = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex(v["hex"]), 1_795_000_000.0)
+    assert len(chunk) == expected["sample_count"]
+    for index, values in expected_rows(expected["samples_g"], len(chunk)):
+        got = chunk.xyz[index].astype(float).tolist()
+        assert all(map(_sdk_is_close, got, values)), f"sample {index}: {got} != {values}"
 
 
 CHECKS = {name.removeprefix("check_"): fn for name, fn in globals().items() if name.startswith("check_")}

@@ -53,7 +53,11 @@ class Service:
 
 @dataclass
 class Peripheral:
-    """What a sensor looks like over the air. ``on_write(uuid, data)`` returns (uuid, bytes) notifications."""
+    """What a sensor looks like over the air. ``on_write(uuid, data)`` returns (uuid, bytes) notifications.
+
+    A write stores the value (as a GATT server does); ``write_back(uuid, data)``, if set, returns what the
+    firmware puts there instead (a micro:bit writes back the period it really chose).
+    """
 
     address: str
     name: str
@@ -63,6 +67,7 @@ class Peripheral:
     battery_percent: int | None = 80
     rssi: int = -58
     on_write: Callable[[str, bytes], list[tuple[str, bytes]]] | None = None
+    write_back: Callable[[str, bytes], bytes] | None = None
 
 
 class GattCharacteristic(ServiceInterface):
@@ -98,6 +103,8 @@ class GattCharacteristic(ServiceInterface):
     @dbus_method()
     def WriteValue(self, value: DBusBytes, options: DBusDict) -> None:
         self.device.written.append((self.char.uuid, bytes(value)))
+        write_back = self.device.peripheral.write_back
+        self.char.value = write_back(self.char.uuid, bytes(value)) if write_back else bytes(value)
         if self.device.peripheral.on_write:
             for uuid, reply in self.device.peripheral.on_write(self.char.uuid, bytes(value)):
                 self.device.notify(uuid, reply)
@@ -167,7 +174,7 @@ class Device(ServiceInterface):
             for char in service.chars:
                 handle += 1
                 gatt_char = GattCharacteristic(self, f"{service_path}/char{handle:04x}", service_path, char)
-                self.chars[char.uuid.lower()] = gatt_char
+                self.chars.setdefault(char.uuid.lower(), gatt_char)  # duplicates: the first one streams
                 self._gatt.append((gatt_char.path, gatt_char))
             handle += 1
 

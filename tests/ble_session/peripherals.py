@@ -69,8 +69,10 @@ def microbit(address: str) -> Peripheral:
     )
 
 
-def microbit_packets(rows: np.ndarray, rate_hz: float = 0.0) -> list[bytes]:
-    return [struct.pack("<3h", *map(int, row)) for row in rows]
+def microbit_packets(rows_mg: np.ndarray, rate_hz: float = 0.0) -> list[bytes]:
+    """The runtime sends 1024 counts per g (CODAL's LSM303 driver), not milli-g."""
+    raw = np.round(rows_mg.astype(np.float64) / 1000 * 1024).astype(int)
+    return [struct.pack("<3h", *row) for row in raw]
 
 
 # ---- WitMotion: 55 61 + 9 x int16 LE (acc raw/32768*16 g, gyro, angle); streams on connect ----
@@ -105,7 +107,14 @@ METAWEAR_COMMAND = "326a9001-85cb-9195-d9dd-464cfbbae75a"
 METAWEAR_NOTIFY = "326a9006-85cb-9195-d9dd-464cfbbae75a"
 
 
-def metamotion(address: str) -> Peripheral:
+def metamotion(address: str, module_info: str = "03800400") -> Peripheral:
+    """``module_info``: the accelerometer module's answer to ``03 80`` (BMI270 rev 0: MetaMotionS)."""
+
+    def on_write(uuid: str, data: bytes) -> list[tuple[str, bytes]]:
+        if uuid.lower() == METAWEAR_COMMAND and data == b"\x03\x80":
+            return [(METAWEAR_NOTIFY, bytes.fromhex(module_info))]
+        return []
+
     return Peripheral(
         address,
         "MetaWear",
@@ -119,6 +128,7 @@ def metamotion(address: str) -> Peripheral:
             )
         ],
         advertised_uuids=[METAWEAR_SERVICE],
+        on_write=on_write,
     )
 
 
@@ -284,7 +294,7 @@ def polar_verity(address: str) -> Peripheral:
 FAMILY_CASES = [
     FamilyCase(
         "microbit", "micro:bit", microbit, MICROBIT_DATA, 50.0,
-        [(MICROBIT_PERIOD, (20).to_bytes(2, "little"))], 1, microbit_packets,
+        [(MICROBIT_PERIOD, (20).to_bytes(2, "little"))], 1, microbit_packets, expected_g=quantised_g(1024),
     ),
     FamilyCase(
         "witmotion", "WitMotion", witmotion, WIT_NOTIFY, 50.0,
@@ -293,13 +303,13 @@ FAMILY_CASES = [
     ),
     FamilyCase(
         "metamotion", "MetaMotion", metamotion, METAWEAR_NOTIFY, 50.0,
-        [(METAWEAR_COMMAND, bytes.fromhex(h)) for h in ("0303a702", "030401", "03020100", "030101")],
+        [(METAWEAR_COMMAND, bytes.fromhex(h)) for h in ("0380", "0303a702", "030401", "03020100", "030101")],
         1, metamotion_packets, expected_g=quantised_g(4096),
         stop_writes=[(METAWEAR_COMMAND, bytes.fromhex("030100"))],
     ),
     FamilyCase(
         "thingy52", "Thingy:52", thingy52, THINGY_RAW, 50.0,
-        [], 1, thingy_packets, expected_g=quantised_g(1024),
+        [], 1, thingy_packets, expected_g=quantised_g(1024), settings={"options": {"settle_s": 0}},
     ),
     FamilyCase(
         "generic", "generic", diy_board, NUS_TX, 50.0,

@@ -23,11 +23,12 @@ from sitless.firmware_bridge.decoders.registry import FAMILIES
 from sitless.firmware_bridge.recordings import read_recording
 from tests.ble_session.fake_bluez import Peripheral
 from tests.ble_session.helpers import xyz_mg
-from tests.ble_session.peripherals import MICROBIT_DATA, microbit, microbit_packets
+from tests.ble_session.peripherals import MICROBIT_DATA, microbit, microbit_packets, quantised_g
 
 pytestmark = pytest.mark.ble
 ADDRESS = "C0:FF:EE:00:00:01"
 ROOT = Path(__file__).resolve().parents[2]
+microbit_g = quantised_g(1024)  # what the micro:bit reports for accelerations in milli-g
 
 
 def stream_when_subscribed(bluez, device, packets: list[bytes]) -> threading.Thread:
@@ -123,7 +124,7 @@ def test_record_writes_every_sample_received_to_a_private_csv(bluez, tmp_path, c
     assert summary["samples"] == len(rows) and summary["family"] == "microbit"
     assert out.read_text().startswith("timestamp,x,y,z\n")
     recording = read_recording(out)
-    np.testing.assert_allclose(recording.xyz, rows / 1000.0, atol=1e-6)
+    np.testing.assert_allclose(recording.xyz, microbit_g(rows), atol=1e-5)
     assert (out.stat().st_mode & 0o777) == 0o600
 
 
@@ -162,4 +163,4 @@ def test_ctrl_c_stops_recording_cleanly_and_keeps_everything_received(bluez, sub
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert f"wrote {len(rows)} samples" in stdout
-    np.testing.assert_allclose(read_recording(out).xyz, rows / 1000.0, atol=1e-6)
+    np.testing.assert_allclose(read_recording(out).xyz, microbit_g(rows), atol=1e-5)

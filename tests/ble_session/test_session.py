@@ -25,10 +25,12 @@ from tests.ble_session.peripherals import (
     microbit,
     microbit_packets,
     polar_h10,
+    quantised_g,
 )
 
 pytestmark = pytest.mark.ble
 ADDRESS = "C0:FF:EE:00:00:01"
+microbit_g = quantised_g(1024)  # what the micro:bit reports for accelerations in milli-g
 
 
 def test_scan_finds_the_sensor_and_recognises_its_model_and_lists_strangers_as_unknown(bluez):
@@ -64,7 +66,7 @@ def test_thousands_of_notifications_decode_to_exactly_the_samples_sent(bluez):
 
     assert delivered == len(rows)
     samples = session.samples
-    np.testing.assert_array_equal(samples.xyz, rows.astype(np.float32) / 1000)
+    np.testing.assert_array_equal(samples.xyz, microbit_g(rows))
     assert np.all(np.diff(samples.t) >= 0)
     assert session.source.stats.malformed == 0
     # connecting wrote the start bytes: the 20 ms period for 50 Hz, little-endian
@@ -118,7 +120,7 @@ def test_link_loss_reconnects_and_resumes_within_5_s_of_the_device_reappearing_w
 
     assert recovery_s < 5.0
     samples = session.samples
-    np.testing.assert_array_equal(samples.xyz, np.vstack([before, after]).astype(np.float32) / 1000)
+    np.testing.assert_array_equal(samples.xyz, microbit_g(np.vstack([before, after])))
     # the outage is a timestamp jump, not invented samples, and a gap event says when
     jump = np.argmax(np.diff(samples.t))
     assert jump == len(before) - 1
@@ -200,7 +202,7 @@ def test_a_device_sending_garbage_keeps_the_session_alive_and_counts_it(bluez):
 
     session = asyncio.run(scenario())
 
-    np.testing.assert_array_equal(session.samples.xyz, rows.astype(np.float32) / 1000)
+    np.testing.assert_array_equal(session.samples.xyz, microbit_g(rows))
     malformed = [e for e in session.events if e.kind == "malformed"]
     assert len(malformed) == n_garbage
     assert all(ADDRESS in e.message for e in malformed)
