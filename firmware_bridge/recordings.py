@@ -1,5 +1,8 @@
 """Recording files: CSV (``timestamp,x,y,z``) and NPZ (arrays ``t`` and ``xyz``), read and written fast.
 
+Research devices' own files (Axivity .cwa, ActiGraph .gt3x and ActiLife CSV, GENEActiv .bin) are read
+too, recognised by their content (``recordings_native``); sitless writes only its own two formats.
+
 CSV timestamps are epoch seconds (float) or ISO-8601 with ``Z`` or an offset (``+01:00``); a naive ISO
 time is rejected because it is ambiguous (local time? UTC?) and a wrong guess shifts every posture by
 hours. Accelerations are in g.
@@ -23,6 +26,7 @@ from pathlib import Path
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.private_files import private_output
 from sitless.firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows, iter_csv
+from sitless.firmware_bridge.recordings_native import NATIVE, iter_native, sniff_format
 from sitless.firmware_bridge.recordings_npz import iter_npz, write_npz
 from sitless.firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
 
@@ -61,10 +65,10 @@ def iter_recording(
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     path = Path(path)
-    kind = _kind(path)
-    if not path.exists():
-        raise RecordingError(path, None, "no such file")
-    if kind == "csv":
+    kind = sniff_format(path)  # from the content: research devices' files too (recordings_native)
+    if kind in NATIVE:
+        yield from iter_native(path, kind, max(1, int(chunk_samples)), on_error, problems)
+    elif kind == "csv":
         yield from iter_csv(path, max(1, int(chunk_samples)), on_error, problems)
     else:
         yield from iter_npz(path, max(1, int(chunk_samples)), on_error, problems)
@@ -73,12 +77,12 @@ def iter_recording(
 def read_recording(
     path: os.PathLike | str, *, on_error: str = "raise", problems: list[RecordingError] | None = None
 ) -> SampleChunk:
-    """The whole recording (.csv or .npz by suffix). See the module docstring for ``on_error``."""
+    """The whole recording (any format ``iter_recording`` reads). See the module docstring for ``on_error``."""
     path = Path(path)
     whole_npz = 1 << 62  # one chunk: no concatenation copy of a big array
     chunks = list(
         iter_recording(
-            path, whole_npz if _kind(path) == "npz" else 1 << 18, on_error=on_error, problems=problems
+            path, whole_npz if sniff_format(path) == "npz" else 1 << 18, on_error=on_error, problems=problems
         )
     )
     return chunks[0] if len(chunks) == 1 else SampleChunk.concat(chunks)

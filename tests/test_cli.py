@@ -15,6 +15,7 @@ EXPECTED_COMMANDS = {
     "replay",
     "simulate",
     "classify",
+    "convert",
     "calibrate",
     "scan",
     "sensors",

@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--device", metavar="ADDR", help="record 5 s from this BLE sensor")
-    source.add_argument("--from", dest="from_file", type=Path, metavar="FILE", help="a recording (.csv/.npz)")
+    source.add_argument("--from", dest="from_file", type=Path, metavar="FILE", help="a recording (.csv, .npz, or a device file: .cwa, .gt3x, .bin)")
     source.add_argument("--simulate", action="store_true", help="use the simulated sensor standing still")
     source.add_argument("--show", action="store_true", help="print the saved reference")
     source.add_argument("--reset", action="store_true", help="delete the saved reference")

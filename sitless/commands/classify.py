@@ -24,7 +24,9 @@ The sensor may be on the front or side of the thigh, upside down or loose in a t
 upright direction is learned from your own walking (or from `sitless calibrate`). The same classifier
 runs live in `sitless run`; this command gives exactly the labels the daemon would have given.
 
-INPUT is .csv (timestamp,x,y,z; epoch seconds or ISO-8601 with Z/offset; g) or .npz (arrays t, xyz).
+INPUT is .csv (timestamp,x,y,z; epoch seconds or ISO-8601 with Z/offset; g) or .npz (arrays t, xyz),
+or a research device's own file, recognised from its content: Axivity .cwa, ActiGraph .gt3x or
+ActiLife raw CSV, GENEActiv .bin (see `sitless convert --help`).
 OUTPUT is CSV: timestamp,posture with one row per second, e.g. 2026-11-16T08:00:00Z,sitting.
 A bad input row stops with an error naming the file and line.
 """
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="the recording: .csv or .npz")
+    parser.add_argument("input", type=Path, metavar="INPUT", help="the recording: .csv, .npz, .cwa, .gt3x, .bin")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTPUT", help="postures CSV to write")
     parser.add_argument("--summary", action="store_true", help="print minutes per posture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (implies --summary)")

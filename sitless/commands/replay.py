@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="the recording: .csv or .npz")
+    parser.add_argument("input", type=Path, metavar="INPUT", help="the recording: .csv, .npz, .cwa, .gt3x, .bin")
     parser.add_argument(
         "--speed", default="max", help="data seconds per wall second: 1 = real time, 60, ... or max (default)"
     )
