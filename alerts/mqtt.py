@@ -86,6 +86,7 @@ class MqttPublisher:
         outbox: Outbox | None = None,
         on_command: Callable[[Command], None] | None = None,
         on_connection: Callable[[bool], None] | None = None,
+        discovery: list[tuple[str, str]] | None = None,
     ) -> None:
         self.settings = settings.with_environment()
         self.device_id = device_id
@@ -105,7 +106,7 @@ class MqttPublisher:
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
         self._retained: dict[str, str] = {}  # topic -> latest payload, re-sent on every connect
-        self._discovery: list[tuple[str, str]] = []
+        self._discovery: list[tuple[str, str]] = list(discovery or [])
         self._inflight: dict[int, str] = {}  # paho mid -> outbox message id
         self._refused: set[str] = set()
         self.last_error: str | None = None
@@ -119,8 +120,8 @@ class MqttPublisher:
         return self._connected.is_set()
 
     def start(self) -> None:
-        """Start connecting in the background (idempotent). Set ``outbox``, ``on_command`` and
-        ``on_connection`` before this; callbacks run on the publisher's thread and must not block."""
+        """Start connecting in the background (idempotent). The callbacks given to the constructor run
+        on the publisher's thread and must not block."""
         if self._thread is not None:
             return
         kwargs = {"clean_start": False, "properties": self._connect_props} if self._connect_props else {}

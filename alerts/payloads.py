@@ -10,14 +10,35 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sitless.alerts.commands import (
+    COMMAND_NAMES,
+    MAX_COMMAND_MINUTES,
+    AckCommand,
+    Command,
+    DndCommand,
+    SnoozeCommand,
+)
 from sitless.alerts.policy import PromptDue, PromptOutcome
 from sitless.analysis.postures import SEDENTARY, Posture
 
-#: Upper bound for snooze and do-not-disturb durations from a command (one week).
-MAX_COMMAND_MINUTES = 7 * 24 * 60
+__all__ = [
+    "MAX_COMMAND_MINUTES",
+    "AckCommand",
+    "Command",
+    "CommandPayloadError",
+    "DndCommand",
+    "SnoozeCommand",
+    "dumps",
+    "iso",
+    "outcome_payload",
+    "parse_command",
+    "prompt_payload",
+    "state_payload",
+]
+#: Largest command payload accepted (bytes): a command is a few words of JSON.
+MAX_PAYLOAD_BYTES = 4096
 
 
 def iso(ts: float | None) -> str | None:
@@ -89,43 +110,19 @@ class CommandPayloadError(ValueError):
     """A command payload that cannot be accepted; the message names the topic and what is wrong."""
 
 
-@dataclass(frozen=True)
-class SnoozeCommand:
-    minutes: float | None = None  # None: the configured snooze_min
-
-
-@dataclass(frozen=True)
-class AckCommand:
-    prompt_id: str | None = None  # None: the current prompt
-
-
-@dataclass(frozen=True)
-class DndCommand:
-    """Do not disturb for ``minutes`` or until ``until`` (epoch seconds); neither means switch off.
-
-    ``ON`` (the Home Assistant switch) is do-not-disturb until switched off, for at most
-    ``MAX_COMMAND_MINUTES`` so a forgotten switch does not silence sitless for good.
-    """
-
-    minutes: float | None = None
-    until: float | None = None
-
-    @property
-    def off(self) -> bool:
-        return self.minutes is None and self.until is None
-
-
-Command = SnoozeCommand | AckCommand | DndCommand
-COMMAND_NAMES = ("snooze", "ack", "dnd")
-
-
 def parse_command(name: str, payload: bytes) -> Command:
-    """Validate the payload of ``cmd/<name>``; raise ``CommandPayloadError`` with the reason."""
-    where = f"cmd/{name}"
+    """Validate the shape of the payload of ``cmd/<name>``; raise ``CommandPayloadError`` with the reason.
+
+    Only the shape: whether a snooze or do-not-disturb is too long or in the past depends on the clock,
+    so ``AlertPolicy.apply`` checks that (one limit, ``sitless.alerts.commands.COMMAND_HORIZON_S``).
+    """
+    where = f"cmd/{name[:40]}"
     if name not in COMMAND_NAMES:
         raise CommandPayloadError(f"{where}: unknown command (known: {', '.join(COMMAND_NAMES)})")
-    if len(payload) > 4096:
-        raise CommandPayloadError(f"{where}: payload of {len(payload)} bytes is too large (max 4096)")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise CommandPayloadError(
+            f"{where}: payload of {len(payload)} bytes is too large (max {MAX_PAYLOAD_BYTES})"
+        )
     try:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
@@ -141,14 +138,24 @@ def parse_command(name: str, payload: bytes) -> Command:
         prompt_id = body.get("id") if isinstance(body, dict) else body
         _reject_unknown_keys(body, {"id"}, where)
         if not isinstance(prompt_id, str):
-            raise CommandPayloadError(f'{where}: expected {{"id": "<prompt uuid>"}}, got {text[:80]!r}')
+            raise CommandPayloadError(f'{where}: expected {{"id": "<prompt uuid>"}}, got {_short(text)}')
         try:
             uuid.UUID(prompt_id)
         except ValueError:
-            raise CommandPayloadError(f"{where}: id {prompt_id[:80]!r} is not a prompt id (a UUID)") from None
+            raise CommandPayloadError(
+                f"{where}: id {_short(prompt_id)} is not a prompt id (a UUID)"
+            ) from None
         return AckCommand(prompt_id)
     # dnd
-    if body in ("off", "OFF") or (isinstance(body, dict) and body.get("off") is True and len(body) == 1):
+    if body in ("off", "OFF"):
+        return DndCommand()
+    if isinstance(body, dict) and "off" in body:
+        _reject_unknown_keys(body, {"off"}, where)
+        if body["off"] is not True:
+            raise CommandPayloadError(
+                f'{where}: "off" switches do-not-disturb off and must be true, got {_short(body["off"])} '
+                '(to set it, send {"minutes": N} or {"until": "<ISO time>"})'
+            )
         return DndCommand()
     if isinstance(body, dict) and "until" in body:
         _reject_unknown_keys(body, {"until"}, where)
@@ -159,9 +166,17 @@ def parse_command(name: str, payload: bytes) -> Command:
     return DndCommand() if minutes == 0 else DndCommand(minutes=minutes)
 
 
+def _short(value: object, limit: int = 60) -> str:
+    """A value quoted for a message, cut so a hostile megabyte does not travel into logs and replies."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _json_or_text(text: str, where: str) -> object:
     try:
         return json.loads(text)
+    except RecursionError:  # '[' * 2000: the decoder recurses per level
+        raise CommandPayloadError(f"{where}: payload is JSON nested too deeply") from None
     except json.JSONDecodeError as error:
         if text[:1] in ("{", "[", '"'):
             raise CommandPayloadError(
@@ -182,12 +197,11 @@ def _minutes(body: object, where: str, *, allow_zero: bool) -> float:
             raise CommandPayloadError(f'{where}: expected {{"minutes": N}}')
         body = body["minutes"]
     if isinstance(body, bool) or not isinstance(body, int | float) or not math.isfinite(body):
-        raise CommandPayloadError(f"{where}: minutes must be a number, got {body!r}")
-    low_ok = body >= 0 if allow_zero else body > 0
-    if not low_ok or body > MAX_COMMAND_MINUTES:
-        low = "0" if allow_zero else "more than 0"
+        raise CommandPayloadError(f"{where}: minutes must be a number, got {_short(body)}")
+    if not (body >= 0 if allow_zero else body > 0):
+        low = "0 or more" if allow_zero else "more than 0"
         raise CommandPayloadError(
-            f"{where}: minutes must be {low} and at most {MAX_COMMAND_MINUTES}, got {body}"
+            f"{where}: minutes must be {low} (at most {MAX_COMMAND_MINUTES}, one week), got {_short(body)}"
         )
     return float(body)
 
@@ -197,12 +211,17 @@ def _instant(value: object, where: str) -> float:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise CommandPayloadError(f"{where}: until {value!r} is not an ISO-8601 time") from None
+            raise CommandPayloadError(f"{where}: until {_short(value)} is not an ISO-8601 time") from None
         if moment.tzinfo is None:
             raise CommandPayloadError(
-                f"{where}: until {value!r} needs a UTC offset, e.g. 2026-11-16T12:00:00+01:00"
+                f"{where}: until {_short(value)} needs a UTC offset, e.g. 2026-11-16T12:00:00+01:00"
             )
-        return moment.timestamp()
+        try:
+            return moment.timestamp()
+        except (OverflowError, OSError, ValueError):  # year 1 with a positive offset, and the like
+            raise CommandPayloadError(f"{where}: until {_short(value)} is not a usable time") from None
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
         return float(value)
-    raise CommandPayloadError(f"{where}: until must be an ISO-8601 time or epoch seconds, got {value!r}")
+    raise CommandPayloadError(
+        f"{where}: until must be an ISO-8601 time or epoch seconds, got {_short(value)}"
+    )

@@ -18,8 +18,10 @@ continuous sitting; a break counts after >= 1 min upright):
 - A prompt fires at the first sedentary second at which the spell has reached ``sit_limit_min``, inside
   working hours, not snoozed, not in do-not-disturb. While sitting continues it repeats every
   ``repeat_every_min`` up to ``max_repeats`` times. A prompt held back (outside working hours, snoozed)
-  fires as soon as it is allowed. ``ack`` stops the repeats for this spell; ``snooze`` holds prompts for
-  ``snooze_min`` and then reminds once (even past ``max_repeats``) if the person still sits.
+  fires as soon as it is allowed. Commands arrive through ``apply(command, now)``: ``ack`` stops the
+  repeats for this spell; ``snooze`` holds prompts for ``snooze_min`` and then reminds once (even past
+  ``max_repeats``) if the person still sits; ``dnd`` holds them until a moment. A snooze or
+  do-not-disturb ends within a week of ``now`` and not in the past (``COMMAND_HORIZON_S``).
 - Each prompt's outcome: the first upright second within 5 min of it means "stood", with the delay;
   5 min of data without one means "did not stand"; non-wear or a long gap first means "unknown".
 """
@@ -30,8 +32,10 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from sitless.alerts.commands import COMMAND_HORIZON_S, AckCommand, Command, DndCommand, SnoozeCommand
 from sitless.alerts.exercises import LIBRARY, Exercise, ExerciseRotation
 from sitless.alerts.schedule import WorkingHours
 from sitless.analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
@@ -122,6 +126,13 @@ class PromptOutcome:
 Event = SpellStarted | SpellEnded | PromptDue | PromptOutcome
 
 
+def _iso(ts: float) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts:g} (epoch seconds)"
+
+
 def prompt_uuid(scope: str, ts: int, level: int) -> str:
     """A UUID derived from what the prompt is (device, data second, level), not drawn at random.
 
@@ -166,7 +177,10 @@ class AlertPolicy:
         self.settings = settings or AlertSettings()
         self._schedule = self.settings.schedule()
         self._new_id = new_id or (lambda ts, level: prompt_uuid(id_scope, ts, level))
+        #: What a restore had to drop (a saved snooze or do-not-disturb beyond the limit): for the log.
+        self.restore_notes: list[str] = []
         self._s = self._restore(state) if state else _State()
+        self._drop_unbounded_holds()
         self._rotation = ExerciseRotation(exercises, self._s.last_exercise)
 
     # ----------------------------------------------------------------- state export / restore
@@ -190,6 +204,24 @@ class AlertPolicy:
             return _State(**fields)
         except TypeError as error:
             raise PolicyError(f"saved alert state is not understood: {error}") from None
+
+    def _drop_unbounded_holds(self) -> None:
+        """A hold saved by an older version (or a hand-edited store) may lie years ahead; it would hold
+        every prompt and break date arithmetic, so it is dropped, measured from the data end."""
+        s = self._s
+        for name in ("snoozed_until", "dnd_until"):
+            value = getattr(s, name)
+            if value is None:
+                continue
+            reference = s.data_end if s.data_end is not None else value
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value - reference > COMMAND_HORIZON_S
+            ):
+                setattr(s, name, None)
+                self.restore_notes.append(f"saved {name} {value!r} is beyond the one-week limit: dropped")
 
     # ----------------------------------------------------------------- read-only view
     @property
@@ -229,15 +261,49 @@ class AlertPolicy:
         return max(0.0, float(end - self._s.spell_start))
 
     # ----------------------------------------------------------------- commands
-    def snooze(self, now: float, minutes: float | None = None) -> None:
-        """Hold prompts for ``minutes`` (default ``snooze_min``); remind once afterwards if still sitting."""
-        minutes = self.settings.snooze_min if minutes is None else minutes
-        if not 0 < minutes <= 24 * 60:
-            raise PolicyError(f"snooze minutes must be between 0 and 1440, got {minutes}")
-        self._s.snoozed_until = float(now) + 60.0 * minutes
-        self._s.snooze_reminder = self._s.spell_start is not None and self._s.spell_prompts > 0
+    def apply(self, command: Command, now: float) -> bool:
+        """Carry out a person's command at ``now`` (the pipeline's clock). False: nothing to do (an ack
+        for a prompt that is not current). ``PolicyError`` says why a command is refused; it then
+        changes nothing.
 
-    def ack(self, prompt_id: str | None = None) -> bool:
+        The limits are here, once: a snooze or do-not-disturb ends within ``COMMAND_HORIZON_S`` (a
+        week) of ``now``, and an end in the past is refused rather than taken as "off".
+        """
+        if isinstance(command, SnoozeCommand):
+            minutes = self.settings.snooze_min if command.minutes is None else command.minutes
+            until = self._bounded_end(now, now + 60.0 * minutes, f"a snooze of {minutes:g} min")
+            self._s.snoozed_until = until
+            self._s.snooze_reminder = self._s.spell_start is not None and self._s.spell_prompts > 0
+            return True
+        if isinstance(command, AckCommand):
+            return self._ack(command.prompt_id)
+        if isinstance(command, DndCommand):
+            if command.off:
+                self._s.dnd_until = None
+            elif command.until is not None:
+                self._s.dnd_until = self._bounded_end(
+                    now, command.until, "do-not-disturb until " + _iso(command.until)
+                )
+            else:
+                minutes = command.minutes or 0.0
+                self._s.dnd_until = self._bounded_end(
+                    now, now + 60.0 * minutes, f"do-not-disturb for {minutes:g} min"
+                )
+            return True
+        raise PolicyError(f"unknown command {command!r}")
+
+    @staticmethod
+    def _bounded_end(now: float, until: float, what: str) -> float:
+        if not math.isfinite(until) or until - now > COMMAND_HORIZON_S:
+            raise PolicyError(
+                f"{what} ends more than {COMMAND_HORIZON_S // 86400} days ({COMMAND_HORIZON_S // 60} min) "
+                "from now: the limit"
+            )
+        if until <= now:
+            raise PolicyError(f"{what} ends in the past (now is {_iso(now)})")
+        return float(until)
+
+    def _ack(self, prompt_id: str | None) -> bool:
         """The person saw the prompt: no more repeats in this spell. False if ``prompt_id`` is not current."""
         if self._s.spell_start is None or self._s.spell_prompts == 0:
             return False
@@ -246,10 +312,6 @@ class AlertPolicy:
         self._s.acked = True
         self._s.snooze_reminder = False
         return True
-
-    def set_dnd(self, until: float | None) -> None:
-        """Do not disturb until ``until`` (epoch seconds, data time); None switches it off."""
-        self._s.dnd_until = None if until is None else float(until)
 
     # ----------------------------------------------------------------- input
     def receive(self, postures: PostureSeconds) -> list[Event]:

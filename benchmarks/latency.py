@@ -58,7 +58,7 @@ class TimedSource:
         self.name, self.sensor_id, self.battery_percent = "benchmark", "benchmark", None
         self.handed: list[tuple[float, float, float]] = []  # (first t, last t, wall time handed)
 
-    async def chunks(self):
+    async def chunks(self, start_at=None):
         split = int(self.samples.t.searchsorted(self.realtime_from))
         for piece in self.samples.slice(0, split).split(60 * 25):
             yield piece

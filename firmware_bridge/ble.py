@@ -91,8 +91,10 @@ class BleSource:
         self._command_tasks: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ public
-    async def chunks(self) -> AsyncIterator[SampleChunk]:
-        """Decoded chunks for as long as the source is open. Raises only ``BleSessionError(fatal=True)``."""
+    async def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]:
+        """Decoded chunks for as long as the source is open. Raises only ``BleSessionError(fatal=True)``.
+
+        ``start_at`` (the daemon resuming) is ignored: a live sensor cannot go back, it simply goes on."""
         failures = 0  # consecutive failed connects: the backoff exponent
         misses = 0  # consecutive scans that did not see the sensor
         while not self._closed.is_set():

@@ -1,15 +1,16 @@
 """Sample sources that need no hardware: a simulated sensor and a recording file played back.
 
-Both have the shape of ``sitless.firmware_bridge.ble.BleSource`` so the daemon cannot tell them apart:
-``async for chunk in source.chunks()`` yields BLE-packet-sized ``SampleChunk`` objects in time order, and
-the attributes ``name``, ``sensor_id`` and ``battery_percent`` describe the sensor. ``speed`` is data
+Both have the shape of ``sitless.firmware_bridge.ble.BleSource`` (the daemon's ``SampleSource`` protocol,
+``sitless.source_feed``) so the daemon cannot tell them apart: ``async for chunk in source.chunks()``
+yields BLE-packet-sized ``SampleChunk`` objects in time order, and the attributes ``name``,
+``sensor_id`` and ``battery_percent`` describe the sensor. ``speed`` is data
 seconds per wall-clock second (1.0 = real time, 60 = a minute per second, ``math.inf`` = as fast as the
 consumer takes them); sources sleep with ``asyncio.sleep`` so the event loop keeps running.
 
 At real-time pace a chunk is one BLE packet, as from a sensor. Played faster, packets are joined into
 chunks of about 50 ms of wall time (at most a minute of data): the classifier gives the same labels for
 any chunking, and a replay at ``math.inf`` would otherwise spend its time on per-chunk overhead.
-``start_at`` (set by the daemon when it resumes after a restart) skips earlier samples without pacing.
+``chunks(start_at=t)`` (the daemon resuming after a restart) skips earlier samples without pacing.
 """
 
 from __future__ import annotations
@@ -98,7 +99,6 @@ class SimulatedSource:
         self.sensor_id = f"sim-{config.seed:04d}"
         self.battery_percent: int | None = 100
         self.samples_sent = 0
-        self.start_at: float | None = None
         self._simulator: Simulator | None = None
 
     @property
@@ -108,18 +108,18 @@ class SimulatedSource:
             self._simulator = Simulator(self.config)
         return self._simulator
 
-    async def chunks(self) -> AsyncIterator[SampleChunk]:
+    async def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]:
         sim = self.simulator
         pacer = _Pacer(self.speed)
         packet_samples = self.config.packet_samples
         per_chunk = _chunk_samples(self.speed, self.config.rate_hz, packet_samples)
         step = max(60 * int(math.ceil(self.config.rate_hz)) * 5, per_chunk)  # >= five minutes at a time
         first = 0
-        if self.start_at is not None:
-            first = max(0, int((self.start_at - self.config.start) * self.config.rate_hz) - packet_samples)
+        if start_at is not None:
+            first = max(0, int((start_at - self.config.start) * self.config.rate_hz) - packet_samples)
         for n0 in range(first, sim.n_samples, step):
             indices, chunk = sim.sample_range(n0, min(n0 + step, sim.n_samples))
-            chunk = _skip_before(chunk, self.start_at)
+            chunk = _skip_before(chunk, start_at)
             indices = indices[len(indices) - len(chunk) :]
             for packet in _packets(indices, chunk, per_chunk):
                 await pacer.wait_until(float(packet.t[-1]))
@@ -158,13 +158,12 @@ class ReplaySource:
         self.sensor_id = f"replay:{self.path.stem}"
         self.battery_percent: int | None = None
         self.samples_sent = 0
-        self.start_at: float | None = None
 
-    async def chunks(self) -> AsyncIterator[SampleChunk]:
+    async def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]:
         pacer = _Pacer(self.speed)
         per_chunk: int | None = None
         for block in iter_recording(self.path, 1 << 16, on_error=self.on_error, problems=self.problems):
-            block = _skip_before(block, self.start_at)
+            block = _skip_before(block, start_at)
             if not len(block):
                 continue
             if per_chunk is None:

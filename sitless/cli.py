@@ -10,6 +10,7 @@ import pkgutil
 import sys
 
 from sitless import __version__, commands
+from sitless.errors import UserError
 
 DESCRIPTION = """\
 sitless watches a BLE accelerometer on your thigh, knows when you sit, and tells your phone (over
@@ -31,7 +32,7 @@ Run `sitless COMMAND --help` for each command's options.
 """
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A user-facing failure: printed as one line on stderr, exit code 2, no traceback."""
 
 
@@ -43,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sitless {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output: -v debug lines of sitless, -vv also of the libraries (paho, bleak, asyncio)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if module_info.name.startswith("_"):
@@ -53,20 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def configure_logging(verbose: int) -> None:
+    """Info lines by default (prompts, connections, what to do next); ``-v`` adds sitless's debug
+    lines; ``-vv`` also the libraries' debug output."""
     logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose >= 2 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if verbose >= 1:
+        logging.getLogger("sitless").setLevel(logging.DEBUG)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
-    except CommandError as error:
+    except UserError as error:
         print(f"sitless {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

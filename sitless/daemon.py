@@ -1,7 +1,9 @@
-"""Setting up a pipeline from the command line: config, store, publisher, sources, and running it.
+"""Setting up a pipeline from the settings: config, store, publisher, classifier, and running it.
 
 Shared by ``sitless run``, ``sitless replay`` and ``sitless demo`` so all three fail the same clear way
-(a broken config, a wrong password, an untrusted certificate) before any data flows.
+(a broken config, a wrong password, an untrusted certificate) before any data flows. Failures are
+``SetupError`` (a ``sitless.errors.UserError``: the command line prints the message, no traceback);
+this module imports no command module.
 """
 
 from __future__ import annotations
@@ -9,24 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 import time
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 
 from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings
 from sitless.alerts.policy import AlertSettings
 from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
-from sitless.cli import CommandError
 from sitless.config import Config, ConfigError, load_config
-from sitless.pipeline import Pipeline, make_publisher, restore_policy
+from sitless.errors import UserError
+from sitless.pipeline import CommandInbox, Pipeline, make_publisher, restore_policy
+from sitless.source_feed import SampleSource
 from sitless.store import Store, StoreError, StoreSettings
 
 log = logging.getLogger(__name__)
 
 #: How long a starting daemon waits for the broker before going on without it (prompts wait in the outbox).
 CONNECT_WAIT_S = 5.0
+
+
+class SetupError(UserError):
+    """The daemon cannot start: the message names the setting, file or broker and what to do."""
 
 
 @dataclass
@@ -36,6 +43,15 @@ class Settings:
     mqtt: MqttSettings
     store: StoreSettings
     classifier: ClassifierSettings
+
+    def timezone(self) -> tzinfo:
+        """``[alerts] timezone`` as a zone, resolved once here (None: the machine's zone)."""
+        from sitless.weekly import ReportError, resolve_timezone
+
+        try:
+            return resolve_timezone(self.alerts.timezone)
+        except ReportError as error:
+            raise SetupError(f"[alerts] timezone: {error}") from None
 
 
 def load_settings(path: Path | None, *, broker: str | None = None) -> Settings:
@@ -47,7 +63,7 @@ def load_settings(path: Path | None, *, broker: str | None = None) -> Settings:
             try:
                 mqtt = MqttSettings(**{**mqtt.__dict__, "url": broker})
             except ValueError as error:
-                raise CommandError(f"--broker: {error}") from None
+                raise SetupError(f"--broker: {error}") from None
         return Settings(
             config=config,
             alerts=config.section("alerts", AlertSettings),
@@ -56,7 +72,7 @@ def load_settings(path: Path | None, *, broker: str | None = None) -> Settings:
             classifier=config.section("classifier", ClassifierSettings),
         )
     except ConfigError as error:
-        raise CommandError(str(error)) from None
+        raise SetupError(str(error)) from None
 
 
 def open_store(settings: Settings, override: Path | None) -> Store:
@@ -64,47 +80,49 @@ def open_store(settings: Settings, override: Path | None) -> Store:
     try:
         return Store.open(path)
     except StoreError as error:
-        raise CommandError(str(error)) from None
+        raise SetupError(str(error)) from None
 
 
-def connect_publisher(mqtt: MqttSettings, device_id: str) -> MqttPublisher | None:
+def connect_publisher(
+    mqtt: MqttSettings, device_id: str, *, outbox: Store, commands: CommandInbox
+) -> MqttPublisher | None:
     """A started publisher, or None without a broker. A login or TLS problem stops here with a clear
     error; an unreachable broker does not (prompts wait in the outbox until it is back)."""
     if mqtt.url is None:
         return None
     try:
-        publisher = make_publisher(mqtt, device_id)
+        publisher = make_publisher(mqtt, device_id, outbox=outbox, on_command=commands.put)
     except MqttError as error:
-        raise CommandError(str(error)) from None
+        raise SetupError(str(error)) from None
     publisher.start()
     try:
         publisher.wait_connected(CONNECT_WAIT_S)
     except MqttError as error:
         if publisher.permanent_error:
             publisher.stop()
-            raise CommandError(str(error)) from None
+            raise SetupError(str(error)) from None
         log.warning("%s; going on: prompts wait in the outbox until the broker is reachable", error)
     return publisher
 
 
 def classifier_for(settings: Settings) -> StreamingClassifier:
+    from sitless.calibration_file import load_calibration  # written by `sitless calibrate`
+
     calibration = None
     try:
-        from sitless.commands.calibrate import load_calibration  # written by the calibration command
-
         calibration = load_calibration()
-    except ImportError:
-        pass
     except Exception as error:  # noqa: BLE001 - a bad calibration file must not stop the daemon
         log.warning("calibration not used: %s", error)
     return StreamingClassifier(settings.classifier, calibration)
 
 
 def build_pipeline(
-    settings: Settings, store: Store, source, *, device_id: str, live: bool, **callbacks
+    settings: Settings, store: Store, source: SampleSource, *, device_id: str, live: bool, **callbacks
 ) -> Pipeline:
-    sensor_id = str(getattr(source, "sensor_id", "") or device_id)
-    publisher = connect_publisher(settings.mqtt, device_id)
+    sensor_id = source.sensor_id or device_id
+    timezone = settings.timezone()
+    commands = CommandInbox()
+    publisher = connect_publisher(settings.mqtt, device_id, outbox=store, commands=commands)
     return Pipeline(
         source=source,
         store=store,
@@ -112,6 +130,8 @@ def build_pipeline(
         policy=restore_policy(store, settings.alerts, device_id, sensor_id),
         publisher=publisher,
         device_id=device_id,
+        commands=commands,
+        timezone=timezone,
         live_clock=time.time if live else None,
         **callbacks,
     )
@@ -132,17 +152,3 @@ def run_until_done(pipeline: Pipeline) -> None:
             log.info("stopped")
 
     asyncio.run(main())
-
-
-def parse_speed(text: str) -> float:
-    if text.strip().lower() in ("max", "inf", "fast"):
-        return math.inf
-    try:
-        value = float(text)
-    except ValueError:
-        raise CommandError(
-            f"--speed {text!r}: expected a number (1 = real time, 60 = a minute per second) or max"
-        ) from None
-    if not value > 0 or math.isinf(value) or math.isnan(value):
-        raise CommandError(f"--speed {text!r}: must be a positive number or max")
-    return value

@@ -1,9 +1,16 @@
 """The daemon's wiring: source -> classifier -> store -> policy -> outbox -> MQTT.
 
 One asyncio task does everything in data order, so the data time is the clock: a replay at
-``--speed max`` runs a day in seconds and prompts at the same data seconds as live. The MQTT client
-lives on its own thread (``sitless.alerts.mqtt``); commands come back from it through a thread-safe queue and
-are applied between chunks (and every second in live mode, so a snooze works while the sensor is away).
+``--speed max`` runs a day in seconds and prompts at the same data seconds as live. The pieces each
+own one responsibility and are handed in (or built) at construction:
+
+- ``SourceFeed`` (``sitless.source_feed``): the source protocol, resume after a restart, retry, battery;
+- ``AlertPolicy.apply(command, now)``: what a command means, and its limits;
+- ``WeeklyPublisher`` (``sitless.weekly_publisher``): Monday's retained report;
+- ``MqttPublisher``: the connection, built with the store as its outbox and ``CommandInbox.put`` as
+  its command callback. Its network loop runs on its own thread; commands come back through the
+  inbox and are applied between chunks (and every ``TICK_S`` in live mode, so a snooze works while
+  the sensor is away). A command the policy refuses is answered on ``error``, like a malformed one.
 
 Nothing is lost: a prompt goes into the store's outbox before it is published and leaves it on the
 broker's PUBACK. After ``kill -9``, the policy's saved state and the stored postures let a restart
@@ -20,20 +27,12 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import tzinfo
 
 from sitless import __version__
 from sitless.alerts.discovery import discovery_messages
 from sitless.alerts.mqtt import MqttPublisher, MqttSettings, topics_for
-from sitless.alerts.payloads import (
-    AckCommand,
-    Command,
-    DndCommand,
-    SnoozeCommand,
-    dumps,
-    prompt_payload,
-    state_payload,
-)
+from sitless.alerts.payloads import Command, dumps, prompt_payload, state_payload
 from sitless.alerts.policy import (
     AlertPolicy,
     AlertSettings,
@@ -44,7 +43,11 @@ from sitless.alerts.policy import (
 )
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
+from sitless.source_feed import WARMUP_S, SampleSource, SourceFeed
 from sitless.store import Store
+from sitless.weekly_publisher import WeeklyPublisher
+
+__all__ = ["WARMUP_S", "CommandInbox", "Pipeline", "PipelineStatus", "make_publisher", "restore_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +56,8 @@ POLICY_STATE_KEY = "alerts.policy"
 SAVE_EVERY_S = 10
 #: The retained state topic is refreshed this often (data seconds) and on every posture change.
 STATE_EVERY_S = 60
-#: Samples re-read before the resume point after a restart, so the classifier's filters settle.
-WARMUP_S = 30
-SOURCE_RETRY_MAX_S = 30.0
 #: Live mode: how often the policy's clock advances between chunks (a due prompt waits at most this).
 TICK_S = 0.25
-#: The weekly report goes out on Monday at this local hour (data time).
-WEEKLY_HOUR = 7
-WEEKLY_STATE_KEY = "pipeline.weekly"
 
 
 @dataclass
@@ -74,6 +71,24 @@ class PipelineStatus:
     connected: bool
 
 
+class CommandInbox:
+    """Commands from the MQTT thread to the pipeline's task (thread-safe; ``put`` is the callback)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
+
+    def put(self, command: Command) -> None:
+        self._queue.put(command)
+
+    def take(self) -> list[Command]:
+        taken = []
+        while True:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                return taken
+
+
 def policy_state_key(sensor_id: str) -> str:
     """One saved policy per sensor: replaying last month's recording must not rewind the live one."""
     return f"{POLICY_STATE_KEY}/{sensor_id}"
@@ -84,65 +99,88 @@ def restore_policy(store: Store, settings: AlertSettings, device_id: str, sensor
     saved = store.load_state(policy_state_key(sensor_id))
     if saved:
         try:
-            return AlertPolicy(settings, state=saved, id_scope=device_id)
+            policy = AlertPolicy(settings, state=saved, id_scope=device_id)
         except PolicyError as error:
             log.warning("%s: starting the alert policy afresh", error)
+        else:
+            for note in policy.restore_notes:
+                log.warning("alert state of %s: %s", sensor_id, note)
+            return policy
     return AlertPolicy(settings, id_scope=device_id)
 
 
-def make_publisher(settings: MqttSettings, device_id: str) -> MqttPublisher:
-    publisher = MqttPublisher(settings, device_id)
+def make_publisher(
+    settings: MqttSettings,
+    device_id: str,
+    *,
+    outbox: Store | None = None,
+    on_command: Callable[[Command], None] | None = None,
+) -> MqttPublisher:
+    discovery = None
     if settings.discovery:
-        publisher.set_discovery(
-            discovery_messages(
-                publisher.topics,
-                device_id,
-                sw_version=__version__,
-                discovery_prefix=settings.discovery_prefix,
-            )
+        topics = topics_for(settings, device_id)
+        discovery = discovery_messages(
+            topics, device_id, sw_version=__version__, discovery_prefix=settings.discovery_prefix
         )
-    return publisher
+    return MqttPublisher(settings, device_id, outbox=outbox, on_command=on_command, discovery=discovery)
 
 
 class Pipeline:
     """See the module docstring. ``live_clock`` (e.g. ``time.time``) is for live sources only: it lets
-    the policy notice a sensor that went silent; replays leave it None."""
+    the policy notice a sensor that went silent; replays leave it None. ``timezone`` (resolved once by
+    the caller) enables the weekly report when there is a publisher."""
 
     def __init__(
         self,
         *,
-        source,
+        source: SampleSource,
         store: Store,
         classifier,
         policy: AlertPolicy,
         publisher: MqttPublisher | None,
         device_id: str,
+        commands: CommandInbox | None = None,
+        timezone: tzinfo | None = None,
         on_status: Callable[[PipelineStatus], None] | None = None,
         on_prompt: Callable[[dict], None] | None = None,
         live_clock: Callable[[], float] | None = None,
         retry_source: bool | None = None,
     ) -> None:
-        self.source = source
         self.store = store
         self.classifier = classifier
         self.policy = policy
         self.publisher = publisher
         self.device_id = device_id
+        self.commands = commands or CommandInbox()
         self.on_status = on_status
         self.on_prompt = on_prompt
         self.live_clock = live_clock
-        self.retry_source = live_clock is not None if retry_source is None else retry_source
-        self.sensor_id = str(getattr(source, "sensor_id", "") or device_id)
+        self.source = source
+        self.sensor_id = source.sensor_id or device_id
         self.topics = publisher.topics if publisher else topics_for(MqttSettings(), device_id)
+        self.feed = SourceFeed(
+            source,
+            resume_at=self._resume_point(),
+            retry=live_clock is not None if retry_source is None else retry_source,
+        )
+        self.weekly = (
+            WeeklyPublisher(
+                store=store,
+                topic=self.topics.report_weekly,
+                timezone=timezone,
+                device_id=device_id,
+                sensor_id=self.sensor_id,
+                kick=publisher.kick,
+            )
+            if publisher is not None and timezone is not None
+            else None
+        )
         self.prompts_sent = 0
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._data_time: float | None = None
         self._last_saved = -1.0
         self._last_state = -1.0
         self._state_posture: Posture | None = None
-        self._battery: int | None = None
         self._newest: tuple[float, float] | None = None  # (newest sample time, monotonic when it came)
-        self._resume_at = self._resume_point()
 
     # ------------------------------------------------------------------ set-up
     def _resume_point(self) -> int | None:
@@ -154,30 +192,24 @@ class Pipeline:
 
     @property
     def resume_at(self) -> int | None:
-        return self._resume_at
+        return self.feed.resume_at
 
     async def run(self) -> None:
         if self.publisher:
-            self.publisher.outbox = self.store
-            self.publisher.on_command = self._commands.put
-            self.publisher.start()
+            self.publisher.start()  # idempotent: the daemon started it to check the login early
             self.publisher.kick()  # prompts left in the outbox by an earlier run
-        if self._resume_at is not None:
-            if hasattr(self.source, "start_at"):  # lets a replay skip ahead without pacing through it
-                self.source.start_at = self._resume_at - WARMUP_S
+        if self.resume_at is not None:
             log.info(
                 "continuing from %s (data seconds before it were processed by an earlier run)",
-                self._resume_at,
+                self.resume_at,
             )
         session = None
         ticker = asyncio.create_task(self._tick_forever()) if self.live_clock else None
         try:
-            async for chunk in self._chunks():
+            async for chunk in self.feed.chunks():
                 if session is None and len(chunk):
-                    session = self.store.start_session(
-                        self.sensor_id, getattr(self.source, "name", None), float(chunk.t[0])
-                    )
-                if self.retry_source:
+                    session = self.store.start_session(self.sensor_id, self.source.name, float(chunk.t[0]))
+                if self.feed.retry:
                     try:
                         self.process_chunk(chunk)
                     except Exception:  # noqa: BLE001 - live: log, drop the chunk, keep watching
@@ -202,45 +234,20 @@ class Pipeline:
                     )
                 self.publisher.stop()
 
-    async def _chunks(self):
-        """The source's chunks, from the resume point; a live source is retried after errors."""
-        failures = 0
-        while True:
-            try:
-                async for chunk in self.source.chunks():
-                    failures = 0
-                    if (
-                        self._resume_at is not None
-                        and len(chunk)
-                        and chunk.t[-1] < self._resume_at - WARMUP_S
-                    ):
-                        continue
-                    yield chunk
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not self.retry_source or getattr(error, "fatal", False):
-                    raise  # a replay's bad file, or a live problem retrying cannot fix (no BlueZ)
-                failures += 1
-                delay = min(SOURCE_RETRY_MAX_S, 2.0**failures)
-                log.error("sensor source failed (%s); retrying in %.0f s", error, delay)
-                await asyncio.sleep(delay)
-
     # ------------------------------------------------------------------ the data path
     def process_chunk(self, chunk: SampleChunk) -> None:
         """One chunk through classifier, store and policy (synchronous: benchmarks call it directly)."""
         if len(chunk):
             self._newest = (float(chunk.t[-1]), time.monotonic())
-        battery = getattr(self.source, "battery_percent", None)
-        if battery is not None and battery != self._battery and len(chunk):
-            self._battery = int(battery)
-            self.store.add_battery(float(chunk.t[-1]), self._battery, self.sensor_id)
+            battery = self.feed.battery_change()
+            if battery is not None:
+                self.store.add_battery(float(chunk.t[-1]), battery, self.sensor_id)
         self._handle_postures(self.classifier.feed(chunk))
 
     def _handle_postures(self, postures: PostureSeconds) -> None:
-        if self._resume_at is not None and len(postures) and postures.start < self._resume_at:
-            skip = min(len(postures), self._resume_at - postures.start)
+        resume_at = self.feed.resume_at
+        if resume_at is not None and len(postures) and postures.start < resume_at:
+            skip = min(len(postures), resume_at - postures.start)
             postures = PostureSeconds(postures.start + skip, postures.codes[skip:])
         self._apply_commands()
         if not len(postures):
@@ -248,7 +255,8 @@ class Pipeline:
         self.store.add_postures(postures, self.sensor_id)
         self._data_time = float(postures.end)
         self._handle_events(self.policy.receive(postures))
-        self._maybe_weekly()
+        if self.weekly is not None:
+            self.weekly.maybe_publish(self._data_time)
         if self._data_time - self._last_saved >= SAVE_EVERY_S:
             self._save_policy()
         self._publish_state()
@@ -304,29 +312,24 @@ class Pipeline:
 
     def _apply_commands(self) -> None:
         changed = False
-        while True:
+        for command in self.commands.take():
             try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                break
-            now = self._now()
-            try:
-                if isinstance(command, SnoozeCommand):
-                    self.policy.snooze(now, command.minutes)
-                elif isinstance(command, AckCommand):
-                    if not self.policy.ack(command.prompt_id):
-                        log.info(
-                            "ack for %s ignored: not a prompt of the current sitting spell", command.prompt_id
-                        )
-                elif isinstance(command, DndCommand):
-                    until = None if command.off else (command.until or now + 60.0 * (command.minutes or 0.0))
-                    self.policy.set_dnd(until)
-                changed = True
+                if self.policy.apply(command, self._now()):
+                    changed = True
+                else:
+                    log.info("%s ignored: not a prompt of the current sitting spell", command)
             except PolicyError as error:
-                log.warning("command %s rejected: %s", command, error)
+                self._refuse(command, str(error))
         if changed:
             self._save_policy()
             self._publish_state(force=True)
+
+    def _refuse(self, command: Command, reason: str) -> None:
+        topic = self.topics.cmd(command.name)
+        message = f"cmd/{command.name}: {reason}"
+        log.warning("MQTT: rejected command: %s", message)
+        if self.publisher:
+            self.publisher.publish(self.topics.error, dumps({"topic": topic, "error": message}))
 
     async def _tick_forever(self) -> None:
         while True:
@@ -353,7 +356,7 @@ class Pipeline:
             posture=posture,
             since=self.policy.posture_since,
             sitting_spell_s=self.policy.sitting_spell_s(),
-            battery=self._battery,
+            battery=self.feed.battery,
             ts=self._data_time,
             snoozed_until=self.policy.snoozed_until,
             dnd_until=self.policy.dnd_until,
@@ -370,49 +373,10 @@ class Pipeline:
             since=float(self.policy.posture_since or self._data_time),
             sitting_spell_s=self.policy.sitting_spell_s(),
             prompts_sent=self.prompts_sent,
-            battery_percent=self._battery,
+            battery_percent=self.feed.battery,
             connected=bool(self.publisher and self.publisher.connected),
         )
         try:
             self.on_status(status)
         except Exception:  # noqa: BLE001
             log.exception("on_status callback failed")
-
-    def _maybe_weekly(self) -> None:
-        """Monday 07:00 (local, data time): publish last week's report, retained, through the outbox."""
-        if not self.publisher or self._data_time is None:
-            return
-        week = self._weekly_due()
-        if week is None:
-            return
-        try:
-            from sitless.weekly import build_weekly_report, report_json
-
-            report = build_weekly_report(self.store, week, self.policy.settings.timezone, now=self._data_time)
-            message_id = f"weekly-{self.device_id}-{week}"
-            self.store.outbox_put(
-                message_id, self.topics.report_weekly, report_json(report), qos=1, retain=True
-            )
-            self.publisher.kick()
-            log.info("weekly report %s queued for %s", week, self.topics.report_weekly)
-        except Exception:  # noqa: BLE001 - a report problem must not stop the prompts
-            log.exception("weekly report for %s failed", week)
-
-    def _weekly_due(self) -> str | None:
-        """The ISO week label to publish now, once per week (remembered in the store)."""
-        from sitless.weekly import resolve_timezone, week_label
-
-        zone = resolve_timezone(self.policy.settings.timezone)
-        local = datetime.fromtimestamp(self._data_time, zone)  # type: ignore[arg-type]
-        if local.weekday() != 0 or local.hour < WEEKLY_HOUR:
-            return None
-        last_monday = local.date() - timedelta(days=7)
-        week = week_label(last_monday)
-        done = self.store.load_state(WEEKLY_STATE_KEY) or {}
-        if done.get("week") == week:
-            return None
-        start = datetime.combine(last_monday, datetime.min.time(), tzinfo=zone).timestamp()
-        if not self.store.has_postures_between(int(start), int(start) + 7 * 86400):
-            return None  # nothing to report (a first run, a replay of one day)
-        self.store.save_state(WEEKLY_STATE_KEY, {"week": week})
-        return week

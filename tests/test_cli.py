@@ -51,3 +51,26 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
 def test_console_script_entry_point_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "sitless", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("sitless ")
+
+
+def test_verbose_adds_the_debug_lines_of_sitless(tmp_path) -> None:
+    """``-v`` used to change nothing (it set INFO, the default); now it shows sitless's debug lines."""
+    from sitless.firmware_bridge.recordings import write_recording
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
+
+    recording = tmp_path / "short.npz"
+    write_recording(recording, simulate(SimulationConfig(hours=0.25, rate_hz=12.5, seed=4)).samples)
+    env_config = tmp_path / "config.toml"
+    env_config.write_text('[alerts]\ntimezone = "UTC"\n')
+
+    def replay(*flags: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "sitless", *flags, "replay", str(recording), "--store", str(tmp_path / f"{len(flags)}.db"),
+             "--config", str(env_config)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    quiet, verbose = replay(), replay("-v")
+    assert " DEBUG sitless." not in quiet and " DEBUG sitless." in verbose

@@ -52,3 +52,20 @@ def add_broker_option(parser: argparse.ArgumentParser, purpose: str = "") -> Non
         help=f"{purpose + ': ' if purpose else ''}mqtt://host:port or mqtts://host:port (default: [mqtt] url); "
         "credentials come from the config file or the environment, never from here",
     )
+
+
+def parse_speed(text: str) -> float:
+    """``--speed``: data seconds per wall second, or ``max``."""
+    import math
+
+    if text.strip().lower() in ("max", "inf", "fast"):
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(
+            f"--speed {text!r}: expected a number (1 = real time, 60 = a minute per second) or max"
+        ) from None
+    if not value > 0 or math.isinf(value) or math.isnan(value):
+        raise CommandError(f"--speed {text!r}: must be a positive number or max")
+    return value

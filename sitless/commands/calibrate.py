@@ -11,9 +11,13 @@ import numpy as np
 
 from sitless.analysis.calibration import Calibration, CalibrationError, calibrate_standing
 from sitless.analysis.samples import SampleChunk
+from sitless.calibration_file import (  # noqa: F401 - re-exported for `classify` and the tests
+    CalibrationFileError,
+    calibration_path,
+    load_calibration,
+    save_calibration,
+)
 from sitless.cli import CommandError
-from sitless.config import default_data_dir
-from sitless.firmware_bridge.private_files import private_output
 
 DESCRIPTION = """\
 Tell sitless which way is "up along your thigh" for the way you wear the sensor: put it on, stand
@@ -42,36 +46,8 @@ LIVE_SECONDS = 7.0
 USE_SECONDS = 5.0
 
 
-class CalibrationFileError(Exception):
-    """The saved calibration file cannot be used; the message names the file."""
-
-
 #: The longest recording `--from` accepts as "standing still" (a deliberate clip, not a day).
 MAX_FROM_FILE_S = 120.0
-
-
-def calibration_path() -> Path:
-    return default_data_dir() / "calibration.json"
-
-
-def load_calibration(path: Path | None = None) -> Calibration | None:
-    """The saved calibration, or None if there is none. Raises ``CalibrationFileError`` if it is broken."""
-    path = path or calibration_path()
-    if not path.exists():
-        return None
-    try:
-        return Calibration.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError) as error:
-        raise CalibrationFileError(f"{path}: unusable calibration: {error}") from None
-
-
-def save_calibration(calibration: Calibration, path: Path | None = None) -> Path:
-    """Write atomically with mode 0600 (it describes how a person wears a health sensor)."""
-    path = path or calibration_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with private_output(path) as handle:
-        handle.write((json.dumps(calibration.to_dict(), indent=2) + "\n").encode())
-    return path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,14 +11,8 @@ from pathlib import Path
 
 from sitless.alerts.mqtt import default_device_id
 from sitless.cli import CommandError
-from sitless.commands._options import add_broker_option, add_config_option, add_store_option
-from sitless.daemon import (
-    build_pipeline,
-    load_settings,
-    open_store,
-    parse_speed,
-    run_until_done,
-)
+from sitless.commands._options import add_broker_option, add_config_option, add_store_option, parse_speed
+from sitless.daemon import build_pipeline, load_settings, open_store, run_until_done
 from sitless.firmware_bridge.recordings import RecordingError
 from sitless.firmware_bridge.sources import ReplaySource
 

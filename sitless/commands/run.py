@@ -19,6 +19,7 @@ from sitless.daemon import (
 )
 from sitless.firmware_bridge.simulate import SimulationConfig
 from sitless.firmware_bridge.sources import SimulatedSource
+from sitless.source_feed import is_fatal
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             run_until_done(pipeline)
         except Exception as error:
-            if getattr(error, "fatal", False):  # e.g. BlueZ not running: the message says what to do
+            if is_fatal(error):  # e.g. BlueZ not running: the message says what to do
                 raise CommandError(str(error)) from None
             raise
     finally:

@@ -25,7 +25,7 @@ class FlakySource:
         self.attempts = 0
         self.samples = simulate(SimulationConfig(hours=2 / 60, rate_hz=12.5, seed=2, start=MONDAY_8)).samples
 
-    async def chunks(self):
+    async def chunks(self, start_at=None):
         self.attempts += 1
         if self.attempts == 1:
             raise self.error

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sitless.alerts.commands import AckCommand, DndCommand, SnoozeCommand
 from sitless.alerts.exercises import LIBRARY
 from sitless.alerts.policy import AlertPolicy, AlertSettings, PolicyError, PromptOutcome, SpellEnded
 from sitless.analysis.postures import Posture, PostureSeconds
@@ -113,7 +114,7 @@ def test_snooze_holds_prompts_then_reminds_once():
     policy = utc_policy()
     events = feed(policy, day_series(("sitting", 31 * MIN)), chunk=60)
     assert prompt_times(events) == [(MONDAY_8 + 30 * MIN, 1)]
-    policy.snooze(MONDAY_8 + 31 * MIN)
+    assert policy.apply(SnoozeCommand(), MONDAY_8 + 31 * MIN)
     later = feed(policy, day_series(("sitting", 40 * MIN), start=MONDAY_8 + 31 * MIN), chunk=60)
     reminders = prompts(later)
     assert [(p.ts, p.after_snooze) for p in reminders][0] == (MONDAY_8 + 46 * MIN, True)
@@ -122,18 +123,61 @@ def test_snooze_holds_prompts_then_reminds_once():
 
 def test_do_not_disturb_holds_prompts_until_it_ends():
     policy = utc_policy()
-    policy.set_dnd(MONDAY_8 + 60 * MIN)
+    policy.apply(DndCommand(until=MONDAY_8 + 60 * MIN), MONDAY_8)
     events = feed(policy, day_series(("sitting", 65 * MIN)), chunk=60)
     assert prompt_times(events) == [(MONDAY_8 + 60 * MIN, 1)]
-    policy.set_dnd(None)
+    policy.apply(DndCommand(), MONDAY_8 + 65 * MIN)
     assert policy.dnd_until is None
+
+
+def test_do_not_disturb_for_minutes_counts_from_now():
+    policy = utc_policy()
+    policy.apply(DndCommand(minutes=45), MONDAY_8 + 10 * MIN)
+    assert policy.dnd_until == MONDAY_8 + 55 * MIN
+    events = feed(policy, day_series(("sitting", 60 * MIN)), chunk=60)
+    assert prompt_times(events) == [(MONDAY_8 + 55 * MIN, 1)]
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        (SnoozeCommand(7 * 24 * 60 + 1), "more than 7 days"),
+        (SnoozeCommand(1441), None),  # a day and a minute: inside the one limit, accepted
+        (SnoozeCommand(1e300), "more than 7 days"),
+        (DndCommand(minutes=7 * 24 * 60 + 1), "more than 7 days"),
+        (DndCommand(until=253402300799.0), "more than 7 days"),  # 9999-12-31T23:59:59Z
+        (DndCommand(until=1e12), "more than 7 days"),
+        (DndCommand(until=MONDAY_8 - 60.0), "in the past"),
+        (DndCommand(until=MONDAY_8 + 7 * 86400.0), None),  # exactly a week: the limit itself
+    ],
+)
+def test_snooze_and_dnd_are_bounded_to_a_week_and_not_the_past(command, needle):
+    """One limit, checked in one place: a far-future DND used to poison every later tick."""
+    policy = utc_policy()
+    if needle is None:
+        assert policy.apply(command, MONDAY_8)
+        return
+    with pytest.raises(PolicyError, match=needle):
+        policy.apply(command, MONDAY_8)
+    assert policy.snoozed_until is None and policy.dnd_until is None  # a refusal changes nothing
+
+
+def test_a_saved_far_future_dnd_is_dropped_on_restore():
+    policy = utc_policy()
+    feed(policy, day_series(("sitting", 5 * MIN)), chunk=60)
+    state = policy.export_state()
+    state["dnd_until"] = 253402300799.0
+    state["snoozed_until"] = float("nan")
+    restored = AlertPolicy(AlertSettings(timezone="UTC"), state=json.loads(json.dumps(state)))
+    assert restored.dnd_until is None and restored.snoozed_until is None
+    assert len(restored.restore_notes) == 2
 
 
 def test_ack_stops_the_repeats_of_this_spell_only():
     policy = utc_policy()
     (first,) = prompts(feed(policy, day_series(("sitting", 35 * MIN)), chunk=60))
-    assert not policy.ack("not-a-prompt-of-this-spell")
-    assert policy.ack(first.prompt_id)
+    assert not policy.apply(AckCommand("not-a-prompt-of-this-spell"), MONDAY_8 + 35 * MIN)
+    assert policy.apply(AckCommand(first.prompt_id), MONDAY_8 + 35 * MIN)
     rest = day_series(
         ("sitting", 60 * MIN), ("walking", 2 * MIN), ("sitting", 31 * MIN), start=MONDAY_8 + 35 * MIN
     )

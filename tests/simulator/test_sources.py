@@ -14,9 +14,9 @@ from sitless.firmware_bridge.simulate import SimulationConfig, simulate
 from sitless.firmware_bridge.sources import ReplaySource, SimulatedSource
 
 
-async def collect(source, limit: int | None = None) -> list[SampleChunk]:
+async def collect(source, limit: int | None = None, start_at: float | None = None) -> list[SampleChunk]:
     packets = []
-    async for packet in source.chunks():
+    async for packet in source.chunks(start_at):
         packets.append(packet)
         if limit is not None and len(packets) >= limit:
             break
@@ -44,8 +44,7 @@ def test_at_a_live_pace_each_chunk_is_one_ble_packet() -> None:
 def test_a_resuming_daemon_skips_samples_before_start_at() -> None:
     config = SimulationConfig(hours=0.1, rate_hz=25.0, seed=3)
     source = SimulatedSource(config, speed=math.inf)
-    source.start_at = config.start + 100.0
-    packets = asyncio.run(collect(source))
+    packets = asyncio.run(collect(source, start_at=config.start + 100.0))
     whole = simulate(config).samples
     joined = SampleChunk.concat(packets)
     assert joined.t[0] >= config.start + 100.0
