@@ -42,7 +42,8 @@ from sitless.firmware_bridge.ble_common import (
 )
 from sitless.firmware_bridge.ble_connect import connect_fresh_client, find_sensor
 from sitless.firmware_bridge.ble_gatt import BATTERY_SERVICE_UUID, NOTIFY, READ, WRITE, find_characteristic
-from sitless.firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.ble_report import SensorStopped, SessionReporter
+from sitless.firmware_bridge.decoders.base import Command, ProtocolError, SensorDecoder
 
 __all__ = ["BleSessionError", "BleSource", "BlueZUnavailable", "FoundSensor", "SensorNotFound"]
 __all__ += ["SensorSettings", "SessionEvent", "SessionStats", "scan"]
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 _LINK_LOST = object()  # queued by the disconnected callback, after every sample that arrived before it
 
 
-class BleSource:
+class BleSource(SessionReporter):
     """``async for chunk in BleSource(settings).chunks()``: connect, start, decode, reconnect, forever.
 
     Same shape as ``sitless.firmware_bridge.sources.SimulatedSource``. ``on_event`` receives every
@@ -74,8 +75,10 @@ class BleSource:
         self.name: str = settings.address or "BLE sensor"
         self.family: str | None = settings.family
         self.battery_percent: int | None = None
+        self.temperature_c: float | None = (
+            None  # the latest Temperature event's value, if the sensor sends one
+        )
         self.stats = SessionStats()
-        self._decoder_gaps = 0  # how many of the current decoder's own gaps were reported
         self._on_event = on_event
         self._registry = registry
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -198,7 +201,7 @@ class BleSource:
         client = await connect_fresh_client(
             device, self.settings, lambda: self._on_disconnected(generation), self.stats
         )
-        self._client, self._decoder, self._decoder_gaps = client, decoder, 0
+        self._client, self._decoder = client, decoder
         try:
             await self._start_streaming(client, decoder, generation)
         except BaseException:
@@ -232,6 +235,10 @@ class BleSource:
                     f"is family={decoder.family!r} right for this sensor? (see `sitless sensors`)"
                 )
             await client.start_notify(char, lambda c, data: self._on_notification(generation, c, data))
+        for uuid in decoder.optional_notify_uuids:  # e.g. a thermometer the firmware may leave out
+            char = find_characteristic(client.services, uuid, properties=NOTIFY)
+            if char is not None:
+                await client.start_notify(char, lambda c, data: self._on_notification(generation, c, data))
         await self._run_commands(client, decoder, generation, decoder.start_commands())
 
     async def _run_commands(
@@ -354,6 +361,15 @@ class BleSource:
                         reason=self._end_reason,
                     )
                 return
+            if isinstance(item, SensorStopped):
+                self._end_reason = f"the sensor stopped streaming: {item.reason}"
+                self._emit(
+                    "stopped",
+                    f"{self.sensor_id} stopped streaming ({item.reason}); restarting the measurement. If it "
+                    "keeps stopping, close other apps that use the sensor and check its battery",
+                    reason=self._end_reason,
+                )
+                return
             chunk = self._continue_timeline(item)
             if len(chunk):
                 self.stats.samples += len(chunk)
@@ -395,79 +411,16 @@ class BleSource:
                 raise ProtocolError(
                     decoder.family, f"oversized notification ({len(data)} bytes)", bytes(data)
                 )
-            chunk = decoder.receive_data(char.uuid, bytes(data), time.time())
-        except CommandRejected as error:  # the sensor answered our start command with a refusal
-            self.stats.rejected_commands += 1
-            advice = (
-                ""
-                if error.advice
-                else (
-                    f" Try another rate or range (`sitless sensors` lists what {decoder.display_name} supports)."
-                )
-            )
-            self._emit(
-                "rejected",
-                f"{self.sensor_id} refused a command: {error.reason}.{advice} The session retries when the "
-                "watchdog fires",
-                error=str(error),
-            )
-            return
+            events = decoder.receive_data(char.uuid, bytes(data), time.time())
         except ProtocolError as error:
             self._malformed(error)
             return
-        except Exception as error:  # a decoder bug must not stop the session either
-            log.debug("decoder raised", exc_info=True)
-            self._malformed(ProtocolError(decoder.family, f"decoder failed: {error!r}", bytes(data)))
+        except Exception as error:  # a decoder bug: a daemon running for days survives it, loudly
+            self._decoder_bug(decoder, error, bytes(data))
             return
-        if len(decoder.stats.gaps) > self._decoder_gaps:  # packets lost within this connection
-            for start, end in decoder.stats.gaps[self._decoder_gaps :]:
-                self.stats.gaps.append((start, end))
-                self._emit(
-                    "gap", f"{end - start:.1f} s of packets lost from {self.sensor_id}", start=start, end=end
-                )
-            self._decoder_gaps = len(decoder.stats.gaps)
-        self._send_later(decoder, generation)
         self._last_data = asyncio.get_running_loop().time()  # the sensor is alive, samples or not
-        if len(chunk):
-            self._queue.put_nowait(chunk)
-
-    def _malformed(self, error: ProtocolError) -> None:
-        self.stats.malformed += 1
-        count = self.stats.malformed
-        message = (
-            f"malformed packet #{count} from {self.sensor_id}: {error}; the session continues. If this keeps "
-            f"happening, check that family={self.family!r} matches the sensor (`sitless sensors`)"
-        )
-        self._emit(
-            "malformed", message, count=count, error=str(error), quiet=not (count <= 3 or count % 100 == 0)
-        )
-
-    def _on_battery(self, generation: int, data: bytes | bytearray) -> None:
-        if generation != self._generation or len(data) != 1 or data[0] > 100:
-            return
-        percent = int(data[0])
-        low = percent < self.settings.low_battery_percent
-        self.battery_percent = percent
-        if low and not self._battery_warned:
-            message = f"battery of {self.sensor_id} at {percent}% (below {self.settings.low_battery_percent}%): charge it soon"
-        else:
-            message = f"battery of {self.sensor_id} at {percent}%"
-        self._emit("battery", message, percent=percent, low=low, quiet=not (low and not self._battery_warned))
-        self._battery_warned = low
-
-    def _emit(self, kind: str, message: str, *, quiet: bool = False, **fields: Any) -> None:
-        # "error" is raised to the caller too, who reports it; logging it as well would say it twice
-        levels = {
-            "connected": logging.INFO,
-            "battery": logging.INFO,
-            "gap": logging.INFO,
-            "error": logging.DEBUG,
-        }
-        log.log(logging.DEBUG if quiet else levels.get(kind, logging.WARNING), "%s", message)
-        if self._on_event is not None:
-            try:
-                self._on_event(SessionEvent(kind, self.sensor_id, message, **fields))
-            except Exception:
-                log.exception("on_event handler failed for %s event", kind)
+        for event in events:
+            self._on_decoder_event(decoder, event)
+        self._send_later(decoder, generation)
 
     _end_reason = "link lost"

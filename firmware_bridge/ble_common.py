@@ -74,7 +74,9 @@ class SessionEvent:
     """Something a user (or the daemon's status line) should know about the link.
 
     kind is one of: connected, disconnected, reconnecting, gap, battery, malformed, rejected (the sensor
-    refused a command), watchdog, error (fatal, also raised).
+    refused a command), stopped (the sensor ended the stream itself), temperature (``celsius`` at time
+    ``start``), decoder_error (a sitless bug, logged with its traceback), watchdog, error (fatal, also
+    raised).
     ``message`` is a full sentence that says what happened and what to do about it.
     """
 
@@ -90,6 +92,7 @@ class SessionEvent:
     low: bool | None = None
     count: int | None = None
     error: str | None = None
+    celsius: float | None = None
 
 
 @dataclass
@@ -102,6 +105,7 @@ class SessionStats:
     watchdog_trips: int = 0
     in_progress_retries: int = 0
     rejected_commands: int = 0
+    decoder_errors: int = 0
     overlapping_dropped: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)
 

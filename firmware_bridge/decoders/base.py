@@ -1,26 +1,30 @@
-"""The contract every sensor decoder keeps: bytes in, timestamped samples in g out, no I/O.
+"""The contract every sensor decoder keeps: bytes in, events out (samples in g at Unix times), no I/O.
 
-Modelled on h11: a decoder is a pure state machine. The Bleak session (``sitless.firmware_bridge.ble``) owns the
-radio and hands each notification to ``receive_data``; the decoder says which bytes to write to start and
-stop streaming. Anything malformed raises ``ProtocolError`` and leaves the decoder usable for the next
-packet, so one bad notification never stops a session.
+Modelled on h11: a decoder is a pure state machine. The Bleak session (``sitless.firmware_bridge.ble``) owns
+the radio and hands each notification to ``receive_data``, which returns a list of events
+(``events.Samples``, ``Gap``, ``StreamStopped``, ``CommandRefused``, ``Temperature``); the decoder says
+which bytes to write to start and stop streaming, and queues any it decides on later
+(``commands_to_send``, as h11's ``data_to_send``). Bytes that break the protocol raise the one explicit
+exception, ``ProtocolError``, and leave the decoder usable for the next packet, so one bad notification
+never stops a session. A well-formed refusal is not an error: it is a ``CommandRefused`` event.
 
-Subclasses implement ``_decode`` (the base ``receive_data`` wraps it: it counts packets, turns any stray
-``struct.error``/``IndexError`` into ``ProtocolError`` and counts it as malformed) and pass their samples
-through ``_emit``, which enforces the one ordering rule: never emit a sample older than the last one.
+Subclasses implement ``_decode``, which returns the notification's samples (``_emit`` builds them and
+enforces the one ordering rule: never a sample older than the last one) and reports anything else with
+``_note_gap`` and ``_report``. Exceptions other than ``ProtocolError`` are bugs and propagate: they are
+not relabelled as malformed packets (the session still survives them, and logs them as bugs).
 """
 
 from __future__ import annotations
 
-import struct
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.events import CommandRefused, Event, Gap, Samples
 
 #: The largest ATT value BLE allows (512 bytes); anything longer is not a notification.
 MAX_ATT_VALUE = 512
@@ -35,19 +39,6 @@ class ProtocolError(Exception):
         self.data = bytes(data) if data is not None else None
         preview = f" (packet {self.data[:24].hex()}{'...' if len(self.data) > 24 else ''})" if data else ""
         super().__init__(f"{family}: {reason}{preview}")
-
-
-class CommandRejected(ProtocolError):
-    """The sensor answered a command with an error status (well-formed bytes, refused request).
-
-    A subclass so callers catching ``ProtocolError`` still catch it; counted in
-    ``stats.control_errors`` rather than ``stats.malformed`` because the bytes themselves were fine.
-    ``advice``: what the user can do about it, when the protocol's status says (None: nothing specific).
-    """
-
-    def __init__(self, family: str, reason: str, data: bytes | None = None, *, advice: str | None = None):
-        super().__init__(family, reason, data)
-        self.advice = advice
 
 
 @dataclass(frozen=True)
@@ -71,21 +62,18 @@ class DecoderStats:
 
     ``packets``: notifications received (good or bad); ``samples``: samples emitted; ``malformed``:
     packets rejected with ``ProtocolError``; ``lost_packets``: packets the protocol's own timestamps or
-    sequence show were never received (0 for families that cannot tell); ``gaps``: (last sample time
-    before, first sample time after) for every break in the stream; ``out_of_order``: samples dropped
-    because they were older than one already emitted; ``control_errors``: commands the sensor refused.
+    sequence show were never received (0 for families that cannot tell); ``gaps``: breaks in the stream
+    (each also a ``Gap`` event); ``out_of_order``: samples dropped because they were older than one
+    already emitted; ``control_errors``: commands the sensor refused (each a ``CommandRefused`` event).
     """
 
     packets: int = 0
     samples: int = 0
     malformed: int = 0
     lost_packets: int = 0
-    gaps: list[tuple[float, float]] = field(default_factory=list)
+    gaps: int = 0
     out_of_order: int = 0
     control_errors: int = 0
-
-
-_STRAY_ERRORS = (struct.error, IndexError, ValueError, OverflowError, KeyError, ZeroDivisionError)
 
 
 class SensorDecoder(ABC):
@@ -95,6 +83,8 @@ class SensorDecoder(ABC):
     display_name: ClassVar[str]  # e.g. "Polar Verity Sense / H10 (PMD)"
     service_uuid: ClassVar[str]  # the service that identifies the family
     notify_uuids: ClassVar[tuple[str, ...]]  # characteristics to subscribe to, in order
+    #: Characteristics subscribed to when the sensor has them (a thermometer a firmware may leave out).
+    optional_notify_uuids: ClassVar[tuple[str, ...]] = ()
     #: Rates (Hz) the sensor can be asked for; ``rate_hz`` is snapped to the nearest. Empty: any rate.
     supported_rates_hz: ClassVar[tuple[float, ...]] = ()
     #: The rate sitless asks for when none is configured (the classifier works 12.5-100 Hz).
@@ -108,6 +98,7 @@ class SensorDecoder(ABC):
         self.rate_hz = self.snap_rate(rate_hz if rate_hz is not None else self.default_rate_hz)
         self._last_emitted_t = -np.inf
         self._outbox: list[Command] = []
+        self._reported: list[Event] = []  # events of the notification being decoded, before its samples
 
     @classmethod
     def snap_rate(cls, rate_hz: float) -> float:
@@ -153,25 +144,28 @@ class SensorDecoder(ABC):
     def queue_commands(self, commands: Sequence[Command]) -> None:
         self._outbox.extend(commands)
 
-    def receive_data(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
-        """Decode one notification; returns the samples it carries (possibly none). Raises ProtocolError."""
+    def receive_data(self, characteristic: str, data: bytes, arrival_time: float) -> list[Event]:
+        """Decode one notification (or a value read back) into events, in order; possibly none.
+
+        Raises ``ProtocolError`` for bytes that break the protocol (counted in ``stats.malformed``).
+        """
         data = bytes(data)
         self.stats.packets += 1
+        self._reported = []
         try:
             if len(data) > MAX_ATT_VALUE:
                 raise ProtocolError(
                     self.family, f"oversized packet: {len(data)} bytes > {MAX_ATT_VALUE}", data
                 )
-            return self._decode(str(characteristic).lower(), data, float(arrival_time))
-        except CommandRejected:
-            self.stats.control_errors += 1
-            raise
+            chunk = self._decode(str(characteristic).lower(), data, float(arrival_time))
         except ProtocolError:
             self.stats.malformed += 1
+            self._reported = []
             raise
-        except _STRAY_ERRORS as error:
-            self.stats.malformed += 1
-            raise ProtocolError(self.family, f"undecodable packet: {error}", data) from None
+        events, self._reported = self._reported, []
+        if len(chunk):
+            events.append(Samples(chunk))
+        return events
 
     def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         raise NotImplementedError(f"{type(self).__name__} must implement _decode or receive_data")
@@ -181,9 +175,16 @@ class SensorDecoder(ABC):
     def _error(self, reason: str, data: bytes | None = None) -> ProtocolError:
         return ProtocolError(self.family, reason, data)
 
-    def _note_gap(self, before: float, after: float) -> None:
+    def _note_gap(self, before: float, after: float, lost_packets: int | None = None) -> None:
         if np.isfinite(before) and after > before:
-            self.stats.gaps.append((float(before), float(after)))
+            self.stats.gaps += 1
+            self._reported.append(Gap(float(before), float(after), lost_packets))
+
+    def _report(self, event: Event) -> None:
+        """An event of the notification being decoded (reported before its samples)."""
+        if isinstance(event, CommandRefused):
+            self.stats.control_errors += 1
+        self._reported.append(event)
 
     def _emit(self, t: np.ndarray, xyz: np.ndarray, data: bytes | None = None) -> SampleChunk:
         """Return the samples as a chunk, dropping any older than the newest already emitted."""

@@ -24,7 +24,8 @@ from typing import ClassVar
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
-from sitless.firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
+from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.events import CommandRefused
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 METAWEAR_SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
@@ -47,7 +48,12 @@ STREAMING_RATES_HZ = tuple(rate for rate in ODR_CODES if rate >= 12.5)  # the cl
 RANGE_CODES = {"bmi270": {2: 0, 4: 1, 8: 2, 16: 3}, "bmi160": {2: 0x03, 4: 0x05, 8: 0x08, 16: 0x0C}}
 CHIP_OPTIONS = ("auto", "bmi270", "bmi160")
 #: acc_conf bits above the ODR: bwp << 4 | us << 7, by (chip, rate below 12.5 Hz).
-FILTER_BITS = {("bmi270", False): 0xA0, ("bmi270", True): 0x20, ("bmi160", False): 0x20, ("bmi160", True): 0x80}
+FILTER_BITS = {
+    ("bmi270", False): 0xA0,
+    ("bmi270", True): 0x20,
+    ("bmi160", False): 0x20,
+    ("bmi160", True): 0x80,
+}
 
 
 def config_command(rate_hz: float, range_g: int, chip: str = "bmi270") -> bytes:
@@ -137,21 +143,26 @@ class MetaMotionDecoder(SensorDecoder):
         if not self.chip_from_board or self.chip is not None:
             return  # the setting overrides the board, or a repeated answer: nothing changes
         if len(data) < 4:
-            raise CommandRejected(
-                self.family,
-                "the board reports no accelerometer module (module info without implementation)",
-                data,
+            self._report(
+                CommandRefused(
+                    "the board reports no accelerometer module (module info without implementation)",
+                    status="no module",
+                    advice="check that this is a MetaMotion board (`sitless scan`)",
+                )
             )
+            return
         implementation, revision = data[2], data[3]
         chip = IMPLEMENTATIONS.get(implementation)
         if chip is None:
             what = UNSUPPORTED_IMPLEMENTATIONS.get(implementation, f"implementation {implementation}")
-            raise CommandRejected(
-                self.family,
-                f"the board's accelerometer is {what}, which sitless does not support "
-                "(MetaMotionS has the BMI270, MetaMotionRL/R/C the BMI160)",
-                data,
+            self._report(
+                CommandRefused(
+                    f"the board's accelerometer is {what}, which sitless does not support",
+                    status=f"implementation {implementation}",
+                    advice="use a MetaMotionS (BMI270) or MetaMotionRL/R/C (BMI160)",
+                )
             )
+            return
         self.chip, self.revision = chip, revision
         self._choose_packed()
         self.queue_commands(self._streaming_commands())

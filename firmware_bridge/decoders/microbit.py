@@ -10,6 +10,9 @@ takes the smallest period its accelerometer supports that is >= the request and 
 to the characteristic (a V1 board's MMA8653 turns 40 ms into 80 ms, 12.5 Hz). So we ask from the
 runtime's list (40 ms = 25 Hz), then read the period back and stamp samples at the real rate.
 No timestamps: arrival clock.
+Temperature service ``E95D6100`` (when the program enables it): ``E95D9250`` notifies a sint8 in degrees
+Celsius, from the nRF chip's die sensor (CODAL ``MicroBitThermometer``): the board's temperature, between
+skin and room when worn.
 Needs a hex with the accelerometer service enabled (MakeCode: add the Bluetooth extension and
 "bluetooth accelerometer service"; pairing can be set to "No pairing required").
 """
@@ -22,11 +25,13 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.events import Temperature
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 MICROBIT_ACC_SERVICE = "e95d0753-251d-470a-a062-fa1922dfa9a8"
 MICROBIT_ACC_DATA = "e95dca4b-251d-470a-a062-fa1922dfa9a8"
 MICROBIT_ACC_PERIOD = "e95dfb24-251d-470a-a062-fa1922dfa9a8"
+MICROBIT_TEMPERATURE = "e95d9250-251d-470a-a062-fa1922dfa9a8"
 PERIODS_MS = (2, 5, 10, 20, 40, 100, 1000)
 COUNTS_PER_G = 1024.0  # codal-microbit-v2 LSM303Accelerometer: (raw / 32) * range_g, 1024 per g
 
@@ -40,6 +45,7 @@ class MicrobitDecoder(SensorDecoder):
     display_name: ClassVar[str] = "BBC micro:bit (accelerometer service)"
     service_uuid: ClassVar[str] = MICROBIT_ACC_SERVICE
     notify_uuids: ClassVar[tuple[str, ...]] = (MICROBIT_ACC_DATA,)
+    optional_notify_uuids: ClassVar[tuple[str, ...]] = (MICROBIT_TEMPERATURE,)
     supported_rates_hz: ClassVar[tuple[float, ...]] = tuple(1000.0 / p for p in PERIODS_MS)
     name_prefixes: ClassVar[tuple[str, ...]] = ("BBC micro:bit",)
 
@@ -61,6 +67,12 @@ class MicrobitDecoder(SensorDecoder):
     def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         if characteristic == MICROBIT_ACC_PERIOD:
             self._period_read_back(data)
+            return SampleChunk.empty()
+        if characteristic == MICROBIT_TEMPERATURE:
+            if len(data) != 1:
+                raise self._error(f"temperature must be 1 byte (sint8 degrees C), got {len(data)}", data)
+            celsius = int.from_bytes(data, "little", signed=True)
+            self._report(Temperature(np.array([arrival_time]), np.array([float(celsius)]), "board (die)"))
             return SampleChunk.empty()
         if characteristic != MICROBIT_ACC_DATA:
             raise self._error(f"notification from unexpected characteristic {characteristic}", data)

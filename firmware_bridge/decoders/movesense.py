@@ -19,7 +19,8 @@ from typing import ClassVar
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
-from sitless.firmware_bridge.decoders.base import Command, CommandRejected, SensorDecoder
+from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.events import CommandRefused
 
 GSP_SERVICE = "34802252-7185-4d5d-b431-630e7050e8f0"
 GSP_WRITE = "34800001-7185-4d5d-b431-630e7050e8f0"
@@ -110,7 +111,18 @@ class MovesenseDecoder(SensorDecoder):
         if ref == self.reference and len(body) == 2:
             status = int.from_bytes(body, "little")
             if status >= 300:
-                raise CommandRejected(self.family, f"SUBSCRIBE {self.path} failed with status {status}", data)
+                self._report(
+                    CommandRefused(
+                        f"SUBSCRIBE {self.path} failed with status {status}",
+                        status=str(status),
+                        advice=(
+                            "the firmware lacks the GATT SensorData Protocol app or this rate "
+                            "(404: no such resource); flash gatt_sensordata_app"
+                            if status == 404
+                            else None
+                        ),
+                    )
+                )
         elif ref != self.reference:
             self.hello_text = body.decode("utf-8", errors="replace")
         return SampleChunk.empty()
@@ -127,7 +139,8 @@ class MovesenseDecoder(SensorDecoder):
         elif self._next_ms is not None:
             missing = (first_ms - self._next_ms) / period_ms
             if missing >= max(0.5 * len(g), 2):
-                self.stats.lost_packets += max(1, round(missing / len(g)))
-                self._note_gap(self._last_emitted_t, first_ms / 1000.0 + self.clock_offset_s)
+                lost = max(1, round(missing / len(g)))
+                self.stats.lost_packets += lost
+                self._note_gap(self._last_emitted_t, first_ms / 1000.0 + self.clock_offset_s, lost)
         self._next_ms = float(device_ms[-1] + period_ms)
         return self._emit(device_ms / 1000.0 + self.clock_offset_s, g, data)

@@ -16,7 +16,8 @@ from typing import ClassVar
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
-from sitless.firmware_bridge.decoders.base import Command, CommandRejected, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.base import Command, ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.events import CommandRefused, StreamStopped
 from sitless.firmware_bridge.decoders.polar_pmd import (
     MEASUREMENT_ACC,
     PmdControlPointResponse,
@@ -120,10 +121,12 @@ class PolarDecoder(SensorDecoder):
         n = len(mg)
         period_ns = 1e9 / self.rate_hz
         previous = self._last_frame_ns
+        lost: int | None = None
         if previous and frame.timestamp_ns > previous:
             missing = (frame.timestamp_ns - previous) / period_ns - n
             if missing >= max(0.5 * n, 2):  # frames lost: place samples at the nominal rate, mark the gap
-                self.stats.lost_packets += max(1, round(missing / n))
+                lost = max(1, round(missing / n))
+                self.stats.lost_packets += lost
                 previous = 0
         ts_ns = sample_timestamps_ns(previous, frame.timestamp_ns, n, self.rate_hz)
         self._last_frame_ns = frame.timestamp_ns
@@ -133,7 +136,7 @@ class PolarDecoder(SensorDecoder):
             self.clock_offset_s = skew if abs(skew) > self.max_clock_skew_s else 0.0
         t = t + self.clock_offset_s
         if previous == 0 and self.stats.samples:
-            self._note_gap(self._last_emitted_t, float(t[0]))
+            self._note_gap(self._last_emitted_t, float(t[0]), lost)
         return self._emit(t, mg / 1000.0, data)
 
     def _control(self, data: bytes) -> None:
@@ -141,16 +144,25 @@ class PolarDecoder(SensorDecoder):
         self.last_control = message
         if isinstance(message, PmdMeasurementStopped):
             self.stopped_by_sensor = MEASUREMENT_ACC in message.measurement_types
+            if self.stopped_by_sensor:
+                self._report(
+                    StreamStopped(
+                        "the sensor stopped the acceleration measurement (another app took it over, it went "
+                        "on its charger, or its battery is low)"
+                    )
+                )
             return
         if not message.ok:
             advice = REFUSAL_ADVICE.get(message.status_name)
-            raise CommandRejected(
-                self.family,
-                f"{message.op_name} for measurement {message.measurement_type} refused: "
-                f"{message.status_name}" + (f": {advice}" if advice else ""),
-                data,
-                advice=advice,
+            self._report(
+                CommandRefused(
+                    f"{message.op_name} for measurement {message.measurement_type} refused: "
+                    f"{message.status_name}",
+                    status=message.status_name,
+                    advice=advice,
+                )
             )
+            return
         if message.op_code == 2 and message.measurement_type == MEASUREMENT_ACC:
             self.stopped_by_sensor = False
             self._last_frame_ns = 0

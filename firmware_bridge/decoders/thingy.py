@@ -15,6 +15,10 @@ What the firmware does that a central must respect:
 - after each start of motion processing the readings may be inaccurate for about 10 s (the motion
   library calibrates itself), so samples from the first ``settle_s`` seconds are dropped and counted;
 - the accelerometer runs at +-2 g (readings clip beyond that; enough for posture, not for impacts).
+
+Temperature: environment service ``EF680200``, characteristic ``EF680201`` notifies ``int8 integer, uint8
+decimal`` (hundredths; ``m_environment.c`` ``temperature_conv_data``: integer = (int8)T, decimal =
+(T - integer) * 100), from the sensor inside the case: the board's temperature, between skin and room.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
+from sitless.firmware_bridge.decoders.events import Temperature
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 THINGY_CONFIG_SERVICE = "ef680100-9b35-4933-9b10-52ffa9740042"
 THINGY_MOTION_SERVICE = "ef680400-9b35-4933-9b10-52ffa9740042"
 THINGY_MOTION_CONFIG = "ef680401-9b35-4933-9b10-52ffa9740042"
 THINGY_RAW_DATA = "ef680406-9b35-4933-9b10-52ffa9740042"
+THINGY_TEMPERATURE = "ef680201-9b35-4933-9b10-52ffa9740042"
 MOTION_CONFIG = struct.Struct("<HHHHB")
 SETTLE_S = 10.0  # readings may be inaccurate for the first 10 s after motion processing starts
 FULL_SCALE_G = 2.0
@@ -51,6 +57,7 @@ class ThingyDecoder(SensorDecoder):
     display_name: ClassVar[str] = "Nordic Thingy:52"
     service_uuid: ClassVar[str] = THINGY_MOTION_SERVICE
     notify_uuids: ClassVar[tuple[str, ...]] = (THINGY_RAW_DATA,)
+    optional_notify_uuids: ClassVar[tuple[str, ...]] = (THINGY_TEMPERATURE,)
     name_prefixes: ClassVar[tuple[str, ...]] = ("Thingy",)
     full_scale_g: ClassVar[float] = FULL_SCALE_G
 
@@ -111,9 +118,21 @@ class ThingyDecoder(SensorDecoder):
         self.config_written = True
         self._settled_from = None  # the write restarts motion processing: settle again
 
+    def _temperature(self, data: bytes, arrival_time: float) -> None:
+        if len(data) != 2:
+            raise self._error(f"temperature must be 2 bytes (int8 + hundredths), got {len(data)}", data)
+        integer, hundredths = int.from_bytes(data[:1], "little", signed=True), data[1]
+        if hundredths > 99:  # the firmware only writes 0-99 (a negative fraction is undefined in its C)
+            raise self._error(f"temperature hundredths must be 0-99, got {hundredths}", data)
+        celsius = integer + (hundredths if integer >= 0 else -hundredths) / 100.0
+        self._report(Temperature(np.array([arrival_time]), np.array([celsius]), "board (inside the case)"))
+
     def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         if characteristic == THINGY_MOTION_CONFIG:
             self._configuration_read(data)
+            return SampleChunk.empty()
+        if characteristic == THINGY_TEMPERATURE:
+            self._temperature(data, arrival_time)
             return SampleChunk.empty()
         if characteristic != THINGY_RAW_DATA:
             raise self._error(f"notification from unexpected characteristic {characteristic}", data)

@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 
+from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.decoders.events import Samples
 from sitless.firmware_bridge.decoders.polar_pmd import POLAR_EPOCH_UNIX_S
 
 
@@ -26,3 +28,9 @@ def movesense_data(ref: int, device_ms: int, samples_ms2: np.ndarray) -> bytes:
 
 def witmotion_packet(acc_raw: tuple[int, int, int]) -> bytes:
     return b"\x55\x61" + struct.pack("<9h", *acc_raw, 0, 0, 0, 0, 0, 0)
+
+
+def samples_of(events: list) -> SampleChunk:
+    """The samples among a decoder's events (what most tests look at), as one chunk."""
+    chunks = [event.chunk for event in events if isinstance(event, Samples)]
+    return SampleChunk.concat(chunks) if chunks else SampleChunk.empty()

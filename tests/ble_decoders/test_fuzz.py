@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitless.firmware_bridge.decoders.base import ProtocolError, SensorDecoder
+from sitless.firmware_bridge.decoders.events import Event, Gap
 from sitless.firmware_bridge.decoders.generic import GenericProfile
 from sitless.firmware_bridge.decoders.polar_delta import decode_delta_frames
 from sitless.firmware_bridge.decoders.polar_offline import decode_offline_acc
 from sitless.firmware_bridge.decoders.polar_pmd import parse_control_point, parse_pmd_settings
 from sitless.firmware_bridge.decoders.registry import FAMILIES, make_decoder
-from tests.ble_decoders.packets import movesense_data
+from tests.ble_decoders.packets import movesense_data, samples_of
 from tests.ble_decoders.vectors import OFFLINE_FILE, load_vectors
 
 pytestmark = pytest.mark.ble
@@ -53,12 +54,18 @@ VALID = {
     "witmotion": [
         ("0000ffe4-0000-1000-8000-00805f9a34fb", _vector_hex("witmotion-wt901ble-0x61-capture-80B")),
     ],
-    "microbit": [("e95dca4b-251d-470a-a062-fa1922dfa9a8", bytes.fromhex("f4ff2c0118fc"))],
+    "microbit": [
+        ("e95dca4b-251d-470a-a062-fa1922dfa9a8", bytes.fromhex("f4ff2c0118fc")),
+        ("e95d9250-251d-470a-a062-fa1922dfa9a8", bytes.fromhex("1f")),  # temperature, 31 degrees C
+    ],
     "metamotion": [
         ("326a9006-85cb-9195-d9dd-464cfbbae75a", bytes.fromhex("030400100000f0ff")),
         ("326a9006-85cb-9195-d9dd-464cfbbae75a", bytes.fromhex("0305") + struct.pack("<9h", *range(9))),
     ],
-    "thingy52": [("ef680406-9b35-4933-9b10-52ffa9740042", struct.pack("<9h", *range(9)))],
+    "thingy52": [
+        ("ef680406-9b35-4933-9b10-52ffa9740042", struct.pack("<9h", *range(9))),
+        ("ef680201-9b35-4933-9b10-52ffa9740042", bytes([30, 25])),  # temperature, 30.25 degrees C
+    ],
     "generic": [(PROFILE.characteristic_uuid, struct.pack("<Ihhf", 1, 2, 3, 4.0) * 3)],
 }
 
@@ -72,14 +79,19 @@ def test_every_registered_family_is_fuzzed():
 
 
 def _feed(decoder: SensorDecoder, characteristic: str, data: bytes, arrival: float) -> None:
-    before = decoder.stats.malformed + decoder.stats.control_errors
+    """Any exception but ProtocolError is a decoder bug and fails the test (nothing relabels it)."""
+    before = decoder.stats.malformed
     try:
-        chunk = decoder.receive_data(characteristic, data, arrival)
+        events = decoder.receive_data(characteristic, data, arrival)
     except ProtocolError:
-        assert decoder.stats.malformed + decoder.stats.control_errors == before + 1, "every error is counted"
+        assert decoder.stats.malformed == before + 1, "every malformed packet is counted"
         return
+    assert all(isinstance(event, Event) for event in events)
+    chunk = samples_of(events)
     assert np.all(np.isfinite(chunk.xyz)) and np.all(np.isfinite(chunk.t))
     assert np.all(np.diff(chunk.t) >= 0)
+    for gap in (event for event in events if isinstance(event, Gap)):
+        assert gap.end > gap.start
 
 
 def _still_usable(decoder: SensorDecoder, family: str) -> None:
@@ -121,7 +133,14 @@ def test_random_truncated_and_corrupted_packets_raise_only_the_protocol_error(
         else:
             payload = packet
         target = data.draw(
-            st.sampled_from([characteristic, *decoder.notify_uuids, "00002a19-0000-1000-8000-00805f9b34fb"])
+            st.sampled_from(
+                [
+                    characteristic,
+                    *decoder.notify_uuids,
+                    *decoder.optional_notify_uuids,
+                    "00002a19-0000-1000-8000-00805f9b34fb",
+                ]
+            )
         )
         _feed(decoder, target, payload, arrival)
         if decoder.stats.samples:

@@ -69,7 +69,8 @@ def test_generic_profile_is_read_from_the_sensor_generic_toml_table(tmp_path):
     decoder = make_decoder("generic", profile=profile)
     assert decoder.rate_hz == 50
     assert recognise(None, ["6e400001-b5a3-f393-e0a9-e50e24dcca9e"], {}, generic=profile) is GenericDecoder
-    chunk = decoder.receive_data(profile.characteristic_uuid, bytes.fromhex("e803 0000 f401"), 0.0)
+    (samples,) = decoder.receive_data(profile.characteristic_uuid, bytes.fromhex("e803 0000 f401"), 0.0)
+    chunk = samples.chunk
     assert chunk.xyz[0].tolist() == pytest.approx([1.0, -0.5, 0.0])
 
 

@@ -17,6 +17,7 @@ from sitless.firmware_bridge.decoders.movesense import GSP_NOTIFY, GSP_WRITE, Mo
 from sitless.firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarH10Decoder, PolarVeritySenseDecoder
 from sitless.firmware_bridge.decoders.thingy import THINGY_MOTION_CONFIG, THINGY_RAW_DATA, ThingyDecoder
 from sitless.firmware_bridge.decoders.witmotion import WIT_WRITE, WitMotionDecoder
+from tests.ble_decoders.packets import samples_of
 
 pytestmark = pytest.mark.ble
 T0 = 1_795_000_000.0
@@ -29,7 +30,9 @@ def test_microbit_sample_is_three_signed_int16_values():
     decoder = MicrobitDecoder(25)
     assert decoder.start_commands()[0].characteristic == MICROBIT_ACC_PERIOD
     assert decoder.start_commands()[0].data == bytes.fromhex("2800")  # 40 ms = 25 Hz
-    chunk = decoder.receive_data(MICROBIT_ACC_DATA, bytes.fromhex("f4ff 2c01 18fc"), T0)  # -12, 300, -1000
+    chunk = samples_of(
+        decoder.receive_data(MICROBIT_ACC_DATA, bytes.fromhex("f4ff 2c01 18fc"), T0)
+    )  # -12, 300, -1000
     assert chunk.xyz[0].tolist() == pytest.approx([-12 / 1024, 300 / 1024, -1000 / 1024])
     assert chunk.t[0] == pytest.approx(T0)
 
@@ -41,24 +44,25 @@ def test_movesense_data_notification_carries_device_ms_and_m_per_s2_floats():
     assert decoder.start_commands()[0].characteristic == GSP_WRITE
     assert decoder.start_commands()[0].data == b"\x01\x63/Meas/Acc/26"
     body = struct.pack("<I", 1000) + struct.pack("<6f", 0.0, 0.0, 9.80665, 4.903325, 0.0, -9.80665)
-    chunk = decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + body, T0)
+    chunk = samples_of(decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + body, T0))
     assert np.allclose(chunk.xyz, [[0, 0, 1], [0.5, 0, -1]], atol=1e-6)
     assert chunk.t[1] - chunk.t[0] == pytest.approx(1 / 26, abs=1e-6)
     # Next packet 2 samples later in device time: placed exactly by the device clock, not by arrival.
     later = struct.pack("<I", 1000 + round(2000 / 26)) + struct.pack("<3f", 0, 0, 9.80665)
-    chunk2 = decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + later, T0 + 0.5)
+    chunk2 = samples_of(decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + later, T0 + 0.5))
     assert chunk2.t[0] - chunk.t[0] == pytest.approx(round(2000 / 26) / 1000, abs=1e-6)
 
 
 def test_movesense_subscribe_error_reply_is_reported_as_a_refusal():
     """Movesense GSP specification, "Response" (type 1): ``01 <ref> <u16 LE status>``; the sample firmware
     sends it for SUBSCRIBE only on failure (here 404: no such resource)."""
-    from sitless.firmware_bridge.decoders.base import ProtocolError
+    from sitless.firmware_bridge.decoders.events import CommandRefused
 
     decoder = MovesenseDecoder()
-    with pytest.raises(ProtocolError, match="404"):
-        decoder.receive_data(GSP_NOTIFY, bytes([0x01, 0x63]) + (404).to_bytes(2, "little"), T0)
-    assert decoder.stats.control_errors == 1
+    (refused,) = decoder.receive_data(GSP_NOTIFY, bytes([0x01, 0x63]) + (404).to_bytes(2, "little"), T0)
+    assert isinstance(refused, CommandRefused) and refused.status == "404" and "404" in refused.reason
+    assert "gatt_sensordata_app" in (refused.advice or "")
+    assert decoder.stats.control_errors == 1 and decoder.stats.malformed == 0
 
 
 def test_metamotion_acc_notification_scales_by_range():
@@ -70,12 +74,16 @@ def test_metamotion_acc_notification_scales_by_range():
     )
     decoder = MetaMotionDecoder(25, range_g=8, chip="bmi270")
     assert decoder.start_commands()[0].characteristic == METAWEAR_COMMAND
-    chunk = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0)  # 4096, -4096, 0
+    chunk = samples_of(
+        decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0)
+    )  # 4096, -4096, 0
     assert chunk.xyz[0].tolist() == [1.0, -1.0, 0.0]
     packed = MetaMotionDecoder(200, range_g=2, chip="bmi270")
     assert packed.start_commands()[1].data == bytes.fromhex("030501")
-    chunk = packed.receive_data(
-        METAWEAR_NOTIFY, bytes.fromhex("0305") + struct.pack("<9h", *([0, 0, 16384] * 3)), T0
+    chunk = samples_of(
+        packed.receive_data(
+            METAWEAR_NOTIFY, bytes.fromhex("0305") + struct.pack("<9h", *([0, 0, 16384] * 3)), T0
+        )
     )
     assert chunk.xyz.tolist() == [[0, 0, 1]] * 3
 
@@ -85,12 +93,12 @@ def test_thingy_raw_accelerometer_is_q6_10_g():
     int16 Q6.10 (g), gyroscope Q11.5, compass Q12.4; Motion configuration (EF680401) = ``<HHHHB`` with the
     motion processing frequency (Hz) fourth."""
     decoder = ThingyDecoder(25, settle_s=0)
-    decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 100, 500, 500, 5, 1), T0)
+    samples_of(decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 100, 500, 500, 5, 1), T0))
     (config,) = decoder.commands_to_send()
     assert config.characteristic == THINGY_MOTION_CONFIG
     assert struct.unpack("<HHHHB", config.data)[3] == 25
     data = struct.pack("<9h", 512, -1024, 1024, 32, 0, 0, 16, 0, 0)
-    chunk = decoder.receive_data(THINGY_RAW_DATA, data, T0)
+    chunk = samples_of(decoder.receive_data(THINGY_RAW_DATA, data, T0))
     assert chunk.xyz[0].tolist() == [0.5, -1.0, 1.0]
 
 
@@ -111,7 +119,7 @@ def test_generic_profile_repeats_its_struct_and_applies_scale_and_axes():
     assert decoder.notify_uuids == ("6e400003-b5a3-f393-e0a9-e50e24dcca9e",)
     assert decoder.start_commands()[0].data == b"\x01"
     data = struct.pack("<Ihhh", 7, 200, -400, 2000) + struct.pack("<Ihhh", 8, 0, 0, 2000)
-    chunk = decoder.receive_data(profile.characteristic_uuid, data, T0)
+    chunk = samples_of(decoder.receive_data(profile.characteristic_uuid, data, T0))
     assert np.allclose(chunk.xyz, [[0.2, 0.1, 1.0], [0, 0, 1.0]])
     assert chunk.t[1] - chunk.t[0] == pytest.approx(1 / 50, abs=1e-6)
 
@@ -147,9 +155,13 @@ def test_polar_start_response_factor_is_adopted_and_odd_parameters_do_not_count_
     (``F0 02 <type> <status> <more>`` + parameters) may carry the FACTOR setting (type 5, float32 LE)
     that converts delta-compressed ACC values."""
     decoder = PolarVeritySenseDecoder()
-    decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f0020200000501") + struct.pack("<f", 0.000244), T0)
+    samples_of(
+        decoder.receive_data(
+            PMD_CONTROL_POINT, bytes.fromhex("f0020200000501") + struct.pack("<f", 0.000244), T0
+        )
+    )
     assert decoder.factor == pytest.approx(0.000244)
-    decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f002020000ff"), T0)  # not TLV: ignored
+    samples_of(decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f002020000ff"), T0))  # not TLV: ignored
     assert decoder.stats.malformed == 0 and decoder.stats.control_errors == 0
 
 
@@ -159,7 +171,7 @@ def test_movesense_packet_split_in_two_parts_is_reassembled():
     decoder = MovesenseDecoder(52)
     body = struct.pack("<I", 2000) + struct.pack("<30f", *([0.0, 0.0, 9.80665] * 10))
     cut = 110
-    first = decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + body[:cut], T0)
+    first = samples_of(decoder.receive_data(GSP_NOTIFY, b"\x02\x63" + body[:cut], T0))
     assert len(first) == 0
-    chunk = decoder.receive_data(GSP_NOTIFY, b"\x03\x63" + body[cut:], T0 + 0.01)
+    chunk = samples_of(decoder.receive_data(GSP_NOTIFY, b"\x03\x63" + body[cut:], T0 + 0.01))
     assert len(chunk) == 10 and np.allclose(chunk.xyz, [0, 0, 1])

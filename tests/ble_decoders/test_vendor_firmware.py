@@ -12,17 +12,24 @@ import struct
 import numpy as np
 import pytest
 
-from sitless.firmware_bridge.decoders.base import CommandRejected
+from sitless.firmware_bridge.decoders.events import CommandRefused, Temperature
 from sitless.firmware_bridge.decoders.metamotion import METAWEAR_COMMAND, METAWEAR_NOTIFY, MetaMotionDecoder
-from sitless.firmware_bridge.decoders.microbit import MICROBIT_ACC_DATA, MICROBIT_ACC_PERIOD, MicrobitDecoder
+from sitless.firmware_bridge.decoders.microbit import (
+    MICROBIT_ACC_DATA,
+    MICROBIT_ACC_PERIOD,
+    MICROBIT_TEMPERATURE,
+    MicrobitDecoder,
+)
 from sitless.firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarVeritySenseDecoder
 from sitless.firmware_bridge.decoders.registry import recognise
 from sitless.firmware_bridge.decoders.thingy import (
     THINGY_CONFIG_SERVICE,
     THINGY_MOTION_CONFIG,
     THINGY_RAW_DATA,
+    THINGY_TEMPERATURE,
     ThingyDecoder,
 )
+from tests.ble_decoders.packets import samples_of
 
 pytestmark = pytest.mark.ble
 T0 = 1_795_000_000.0
@@ -42,7 +49,7 @@ def test_metamotion_asks_the_board_which_accelerometer_it_has_before_configuring
     (ask,) = decoder.start_commands()
     assert (ask.characteristic, ask.data.hex()) == (METAWEAR_COMMAND, "0380")
     assert decoder.stop_commands() == [], "nothing was configured, so nothing to stop"
-    decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI160, T0)
+    samples_of(decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI160, T0))
     assert decoder.chip == "bmi160"
     # BMI160 at 25 Hz +-8 g: acc_conf 0x26, range code 0x08 (a BMI270 range byte 0x02 would be invalid)
     assert _hex(decoder.commands_to_send()) == ["03032608", "030401", "03020100", "030101"]
@@ -51,41 +58,41 @@ def test_metamotion_asks_the_board_which_accelerometer_it_has_before_configuring
 
 def test_metamotion_on_a_bmi270_board_gets_the_bmi270_configuration():
     decoder = MetaMotionDecoder(25, range_g=8)
-    decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI270, T0)
+    samples_of(decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI270, T0))
     assert decoder.chip == "bmi270"
     assert _hex(decoder.commands_to_send())[0] == "0303a602"
-    chunk = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0)
+    chunk = samples_of(decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0))
     assert chunk.xyz[0].tolist() == [1.0, -1.0, 0.0]  # 4096 LSB per g at +-8 g
 
 
 def test_metamotion_bmi160_streams_packed_frames_on_register_0x1c_above_100_hz():
     decoder = MetaMotionDecoder(200, range_g=8)
-    decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI160, T0)
+    samples_of(decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI160, T0))
     assert "031c01" in _hex(decoder.commands_to_send())
     assert decoder.stop_commands()[-1].data.hex() == "031c00"
     frame = bytes.fromhex("031c") + struct.pack("<9h", *([0, 0, 4096] * 3))
-    assert decoder.receive_data(METAWEAR_NOTIFY, frame, T0).xyz.tolist() == [[0, 0, 1]] * 3
+    assert samples_of(decoder.receive_data(METAWEAR_NOTIFY, frame, T0)).xyz.tolist() == [[0, 0, 1]] * 3
 
 
 def test_metamotion_bmi160_before_module_revision_1_streams_unpacked():
     """accelerometer_bosch.cpp: packed data exists on the BMI160 only from PACKED_ACC_REVISION = 1."""
     decoder = MetaMotionDecoder(200)
-    decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("03800100"), T0)
+    samples_of(decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("03800100"), T0))
     assert "030401" in _hex(decoder.commands_to_send())
 
 
 def test_metamotion_chip_setting_overrides_the_board():
     decoder = MetaMotionDecoder(25, range_g=8, chip="bmi160")
     assert _hex(decoder.start_commands())[0] == "03032608", "no module-info round trip"
-    decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI270, T0)
+    samples_of(decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI270, T0))
     assert decoder.chip == "bmi160" and decoder.commands_to_send() == []
 
 
 @pytest.mark.parametrize(("info", "named"), [("03800000", "MMA8452Q"), ("0380", "no accelerometer")])
 def test_metamotion_board_without_a_supported_accelerometer_is_refused_by_name(info, named):
     decoder = MetaMotionDecoder()
-    with pytest.raises(CommandRejected, match=named):
-        decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex(info), T0)
+    (refused,) = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex(info), T0)
+    assert isinstance(refused, CommandRefused) and named in refused.reason
     assert decoder.commands_to_send() == [] and decoder.stats.malformed == 0
 
 
@@ -94,7 +101,9 @@ def test_metamotion_board_without_a_supported_accelerometer_is_refused_by_name(i
 
 def test_microbit_counts_are_1024_per_g_not_milli_g():
     """codal-microbit-v2 LSM303Accelerometer::requestUpdate: (raw / 32) * range = 1024 per g."""
-    chunk = MicrobitDecoder(25).receive_data(MICROBIT_ACC_DATA, struct.pack("<3h", 512, -1024, 2048), T0)
+    chunk = samples_of(
+        MicrobitDecoder(25).receive_data(MICROBIT_ACC_DATA, struct.pack("<3h", 512, -1024, 2048), T0)
+    )
     assert chunk.xyz[0].tolist() == [0.5, -1.0, 2.0]
 
 
@@ -105,9 +114,9 @@ def test_microbit_reads_the_period_back_and_stamps_samples_at_the_real_rate():
     write, read = decoder.start_commands()
     assert (write.characteristic, write.data, write.read) == (MICROBIT_ACC_PERIOD, b"\x28\x00", False)
     assert (read.characteristic, read.read) == (MICROBIT_ACC_PERIOD, True)
-    decoder.receive_data(MICROBIT_ACC_PERIOD, (80).to_bytes(2, "little"), T0)
+    samples_of(decoder.receive_data(MICROBIT_ACC_PERIOD, (80).to_bytes(2, "little"), T0))
     assert decoder.rate_hz == 12.5
-    t = [decoder.receive_data(MICROBIT_ACC_DATA, bytes(6), T0 + 0.08 * i).t[0] for i in range(20)]
+    t = [samples_of(decoder.receive_data(MICROBIT_ACC_DATA, bytes(6), T0 + 0.08 * i)).t[0] for i in range(20)]
     assert np.diff(t) == pytest.approx(0.08, abs=1e-3)
 
 
@@ -119,7 +128,7 @@ def test_thingy_reads_its_configuration_and_writes_only_the_frequency_it_changes
     decoder = ThingyDecoder(25)
     (read,) = decoder.start_commands()
     assert (read.characteristic, read.read) == (THINGY_MOTION_CONFIG, True)
-    decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 250, 1000, 750, 10, 0), T0)
+    samples_of(decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 250, 1000, 750, 10, 0), T0))
     (write,) = decoder.commands_to_send()
     assert write.characteristic == THINGY_MOTION_CONFIG
     assert struct.unpack("<HHHHB", write.data) == (250, 1000, 750, 25, 0), "the user's other settings kept"
@@ -127,7 +136,7 @@ def test_thingy_reads_its_configuration_and_writes_only_the_frequency_it_changes
 
 def test_thingy_already_at_the_rate_is_not_written_again():
     decoder = ThingyDecoder(25)
-    decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 100, 500, 500, 25, 1), T0)
+    samples_of(decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 100, 500, 500, 25, 1), T0))
     assert decoder.commands_to_send() == [] and not decoder.config_written
 
 
@@ -138,7 +147,7 @@ def test_a_renamed_thingy_is_recognised_by_the_configuration_service_it_advertis
 def test_thingy_drops_the_first_10_s_of_motion_data_after_it_starts():
     decoder = ThingyDecoder(25)
     packet = struct.pack("<9h", 0, 0, 1024, 0, 0, 0, 0, 0, 0)
-    chunks = [decoder.receive_data(THINGY_RAW_DATA, packet, T0 + i / 25) for i in range(25 * 12)]
+    chunks = [samples_of(decoder.receive_data(THINGY_RAW_DATA, packet, T0 + i / 25)) for i in range(25 * 12)]
     kept = np.concatenate([c.t for c in chunks])
     assert decoder.settling_dropped in (250, 251)  # the sample at exactly 10 s may fall either side
     assert len(kept) + decoder.settling_dropped == 300
@@ -151,7 +160,23 @@ def test_thingy_drops_the_first_10_s_of_motion_data_after_it_starts():
 def test_polar_mtu_refusal_is_named_with_what_to_do():
     """polar-ble-sdk PmdControlPointResponseCode 10 = ERROR_INVALID_MTU (the link's MTU is too small)."""
     decoder = PolarVeritySenseDecoder()
-    with pytest.raises(CommandRejected, match="ERROR_INVALID_MTU") as refused:
-        decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f002020a00"), T0)
-    assert "MTU" in refused.value.advice and "adapter" in refused.value.advice
-    assert "rate_hz" in refused.value.advice
+    (refused,) = decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex("f002020a00"), T0)
+    assert isinstance(refused, CommandRefused) and refused.status == "ERROR_INVALID_MTU"
+    assert "MTU" in refused.advice and "adapter" in refused.advice and "rate_hz" in refused.advice
+
+
+# ---- Temperatures, where the vendor's protocol carries them -----------------------------------------------
+
+
+def test_microbit_temperature_service_gives_whole_degrees_celsius():
+    """micro:bit profile, Temperature (E95D9250): sint8 degrees Celsius."""
+    (temperature,) = MicrobitDecoder().receive_data(MICROBIT_TEMPERATURE, bytes([0xFE]), T0)
+    assert isinstance(temperature, Temperature)
+    assert temperature.celsius.tolist() == [-2.0] and temperature.t.tolist() == [T0]
+
+
+@pytest.mark.parametrize(("data", "celsius"), [(bytes([31, 25]), 31.25), (bytes([0xFB, 50]), -5.5)])
+def test_thingy_temperature_is_whole_degrees_and_hundredths(data, celsius):
+    """Nordic-Thingy52-FW m_environment.c temperature_conv_data: int8 integer, uint8 hundredths."""
+    (temperature,) = ThingyDecoder().receive_data(THINGY_TEMPERATURE, data, T0)
+    assert temperature.celsius.tolist() == [pytest.approx(celsius)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sitless.firmware_bridge.decoders.base import CommandRejected
+from sitless.firmware_bridge.decoders.events import CommandRefused, StreamStopped
 from sitless.firmware_bridge.decoders.metamotion import METAWEAR_NOTIFY, MetaMotionDecoder, config_command
 from sitless.firmware_bridge.decoders.movesense import (
     GSP_NOTIFY,
@@ -48,6 +48,7 @@ from sitless.firmware_bridge.decoders.witmotion import (
     parse_combined_packets,
     read_register_command,
 )
+from tests.ble_decoders.packets import samples_of
 from tests.ble_decoders.vectors import OFFLINE_FILE, expected_rows, load_metawear_vectors, load_vectors
 
 pytestmark = pytest.mark.ble
@@ -176,13 +177,15 @@ def check_pmd_cp_response(v):
     assert response.status_name == expected["status_name"]
     assert response.more == expected["more"]
     assert response.parameters.hex() == expected["parameters_hex"]
-    # The live decoder turns a refusal into the one protocol error type, naming the status.
+    # The live decoder turns a refusal into a CommandRefused event naming the status (not an error).
     decoder = PolarH10Decoder()
+    events = decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex(v["hex"]), 0.0)
     if expected["status"] == 0:
-        assert len(decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex(v["hex"]), 0.0)) == 0
+        assert events == []
     else:
-        with pytest.raises(CommandRejected, match=expected["status_name"]):
-            decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex(v["hex"]), 0.0)
+        (refused,) = events
+        assert isinstance(refused, CommandRefused) and refused.status == expected["status_name"]
+        assert expected["status_name"] in refused.reason
         assert decoder.stats.control_errors == 1 and decoder.stats.malformed == 0
 
 
@@ -192,8 +195,9 @@ def check_pmd_cp_stop_notification(v):
     assert bytes.fromhex(v["hex"])[0] == v["expected"]["command"]
     assert list(message.measurement_types) == v["expected"]["stopped_measurement_types"]
     decoder = PolarVeritySenseDecoder()
-    decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex(v["hex"]), 0.0)
-    assert decoder.stopped_by_sensor, "ACC (type 2) was among the stopped streams"
+    (stopped,) = decoder.receive_data(PMD_CONTROL_POINT, bytes.fromhex(v["hex"]), 0.0)
+    assert isinstance(stopped, StreamStopped), "ACC (type 2) was among the stopped streams"
+    assert decoder.stopped_by_sensor
 
 
 def check_pmd_settings(v):
@@ -245,7 +249,7 @@ def check_gsp_command_and_response(v):
     decoder = MovesenseDecoder()
     reply = bytes.fromhex(v["response_hex"])
     assert reply[0] == expected["response"]["type"] and reply[1] == expected["response"]["reference"]
-    assert len(decoder.receive_data(GSP_NOTIFY, reply, 0.0)) == 0
+    assert len(samples_of(decoder.receive_data(GSP_NOTIFY, reply, 0.0))) == 0
     assert decoder.hello_text == expected["response"]["text"]
 
 
@@ -254,7 +258,7 @@ def check_wit_0x61_stream(v):
     raw = parse_combined_packets(data)
     assert len(raw) == expected["packet_count"]
     decoder = WitMotionDecoder()
-    chunk = decoder.receive_data(WIT_NOTIFY, data, 1_700_000_000.0)
+    chunk = samples_of(decoder.receive_data(WIT_NOTIFY, data, 1_700_000_000.0))
     assert len(chunk) == expected["packet_count"]
     if "packet0" in expected:
         p0 = expected["packet0"]
@@ -325,7 +329,7 @@ def check_metawear_acc_notification(v):
     params, expected = v["decode_params"], v["expected"]
     packed = expected["sample_count"] > 1
     decoder = MetaMotionDecoder(200 if packed else 25, range_g=params["range_g"], chip=params["chip"])
-    chunk = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex(v["hex"]), 1_795_000_000.0)
+    chunk = samples_of(decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex(v["hex"]), 1_795_000_000.0))
     assert len(chunk) == expected["sample_count"]
     for index, values in expected_rows(expected["samples_g"], len(chunk)):
         got = chunk.xyz[index].astype(float).tolist()
@@ -347,7 +351,9 @@ def test_live_polar_decoder_turns_the_raw_vendor_frame_into_g_at_the_sensors_tim
     frame_ns = parse_pmd_frame(bytes.fromhex(v["hex"])).timestamp_ns
     frame_unix = frame_ns / 1e9 + POLAR_EPOCH_UNIX_S
     decoder = PolarVeritySenseDecoder()  # 52 Hz, like the vector
-    chunk = decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=frame_unix + 0.05)
+    chunk = samples_of(
+        decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=frame_unix + 0.05)
+    )
     assert len(chunk) == 36
     assert chunk.xyz[0].tolist() == pytest.approx([-0.009, -0.001, 0.999])
     assert chunk.t[-1] == pytest.approx(frame_unix, abs=1e-6), "the frame timestamp is the LAST sample's"
@@ -358,7 +364,7 @@ def test_live_polar_decoder_turns_the_raw_vendor_frame_into_g_at_the_sensors_tim
 def test_live_polar_decoder_anchors_an_unsynced_device_clock_to_arrival_time():
     v = _vector("polar-pmd-acc-raw-type1")  # device clock 2 s after 2000-01-01: never synced
     decoder = PolarVeritySenseDecoder()
-    chunk = decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=1_795_000_000.0)
+    chunk = samples_of(decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=1_795_000_000.0))
     assert chunk.t[-1] == pytest.approx(1_795_000_000.0)
     assert np.all(np.diff(chunk.t) > 0)
 
@@ -366,6 +372,6 @@ def test_live_polar_decoder_anchors_an_unsynced_device_clock_to_arrival_time():
 def test_live_polar_decoder_applies_the_delta_frame_factor_to_get_g():
     v = _vector("polar-pmd-acc-delta-type0")
     decoder = PolarVeritySenseDecoder(factor=v["decode_params"]["factor"])
-    chunk = decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=1_795_000_000.0)
+    chunk = samples_of(decoder.receive_data(PMD_DATA, bytes.fromhex(v["hex"]), arrival_time=1_795_000_000.0))
     assert len(chunk) == 57
     assert chunk.xyz[0].tolist() == pytest.approx([0.464, 6.679, -7.144], abs=1e-6)
