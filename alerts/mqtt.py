@@ -18,7 +18,6 @@ Credentials come from ``[mqtt]`` in the config file or ``SITLESS_MQTT_USERNAME``
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import ssl
 import threading
@@ -28,7 +27,9 @@ from typing import Protocol
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sitless.alerts.mqtt_commands import CommandReceiver, Refusal
 from sitless.alerts.mqtt_config import (
     BrokerAddress,
     MqttError,
@@ -42,7 +43,8 @@ from sitless.alerts.mqtt_config import (
     parse_broker_url,
     topics_for,
 )
-from sitless.alerts.payloads import Command, CommandPayloadError, dumps, parse_command
+from sitless.alerts.mqtt_oneshot import clear_retained, publish_retained, publish_retained_messages
+from sitless.alerts.payloads import Command, dumps
 
 __all__ = [
     "BrokerAddress",
@@ -94,10 +96,13 @@ class MqttPublisher:
         self.client_id = self.settings.client_id or f"sitless-{device_id}"
         self._client, self.address, self._connect_props = make_client(self.settings, self.client_id)
         self._client.will_set(self.topics.availability, "offline", qos=1, retain=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
-        self._client.on_message = self._on_message
+        # Guarded: an exception escaping a paho callback ends paho's loop call (and used to end the
+        # network thread for good: a deep-JSON command cut the daemon off the broker).
+        self._client.on_connect = self._guarded(self._on_connect)
+        self._client.on_disconnect = self._guarded(self._on_disconnect)
+        self._client.on_publish = self._guarded(self._on_publish)
+        self._client.on_message = self._on_message  # guards itself: it answers on `error`
+        self._commands = CommandReceiver(self.topics.cmd(""))
         self.outbox = outbox
         self.on_command = on_command
         self.on_connection = on_connection
@@ -162,6 +167,28 @@ class MqttPublisher:
             time.sleep(0.05)
         return False
 
+    def log_ignored(self, message: str, *args: object) -> None:
+        """For the pipeline: a command that changed nothing, logged at the accepted commands' rate."""
+        self._commands.log_accepted(message, *args)
+
+    def refuse(self, command_topic: str, message: str) -> None:
+        """Answer a command that was refused later (by the policy) on ``error``, like a malformed one."""
+        refusal = self._commands.refuse(command_topic, message)
+        self.publish(self.topics.error, dumps(refusal.payload()), qos=1)
+
+    def ensure_running(self) -> bool:
+        """The watchdog: restart the network thread if it died (something escaped every guard).
+
+        Called by the pipeline between chunks and on its live tick. True if it had to restart."""
+        thread = self._thread
+        if thread is None or thread.is_alive() or self._stop.is_set():
+            return False
+        log.error("MQTT: the network loop had stopped; restarting it (prompts wait in the outbox)")
+        self._set_connected(False)
+        self._thread = threading.Thread(target=self._main, name="sitless-mqtt", daemon=True)
+        self._thread.start()
+        return True
+
     def stop(self, timeout: float = 5.0) -> None:
         """Say "offline" (the will is not sent on a clean disconnect) and disconnect."""
         if self._thread is None:
@@ -189,7 +216,11 @@ class MqttPublisher:
             self._run_jobs()
             if self._stop.is_set():
                 break
-            rc = self._client.loop(timeout=LOOP_TIMEOUT_S)
+            try:
+                rc = self._client.loop(timeout=LOOP_TIMEOUT_S)
+            except Exception:  # noqa: BLE001 - a bug must cost a reconnect, not the connection for good
+                log.exception("MQTT: the network loop failed; reconnecting")
+                rc = MQTTErrorCode.MQTT_ERR_UNKNOWN
             if self._connected.is_set():
                 backoff = 1.0
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._stop.is_set():
@@ -288,7 +319,10 @@ class MqttPublisher:
             self.client_id,
             flags.session_present,
         )
-        client.subscribe(self.topics.cmd("#"), qos=1)
+        if self.settings.protocol == "5":  # see sitless.alerts.mqtt_commands: the retained-command rule
+            client.subscribe(self.topics.cmd("#"), options=SubscribeOptions(qos=1, retainAsPublished=True))
+        else:
+            client.subscribe(self.topics.cmd("#"), qos=1)
         if self.settings.discovery:
             client.subscribe(f"{self.settings.discovery_prefix}/status", qos=1)
         self._set_connected(True)
@@ -312,80 +346,38 @@ class MqttPublisher:
         self.outbox.outbox_done(message_id)
         self.delivered += 1
 
+    def _guarded(self, callback: Callable[..., None]) -> Callable[..., None]:
+        def guarded(*args) -> None:
+            try:
+                callback(*args)
+            except Exception:  # noqa: BLE001 - see the constructor
+                log.exception("MQTT: %s failed (the connection goes on)", callback.__name__)
+
+        return guarded
+
     def _on_message(self, client, userdata, message) -> None:
         topic = message.topic
+        try:
+            self._handle_message(topic, message.payload, bool(message.retain))
+        except Exception as error:  # noqa: BLE001 - answer, keep the connection (issue: deep JSON)
+            log.exception("MQTT: a message on %s could not be handled", topic[:120])
+            self._reply(Refusal(topic[:120], f"could not be handled: {type(error).__name__}"))
+
+    def _handle_message(self, topic: str, payload: bytes, retain: bool) -> None:
         if self.settings.discovery and topic == f"{self.settings.discovery_prefix}/status":
-            if message.payload.strip() == b"online":
+            if payload.strip() == b"online":
                 log.info("MQTT: Home Assistant is online; re-publishing discovery")
                 self._send_discovery()
             return
-        prefix = self.topics.cmd("")
-        if not topic.startswith(prefix):
+        if not topic.startswith(self._commands.cmd_prefix):
             return
-        name = topic[len(prefix) :]
-        try:
-            if message.retain:
-                raise CommandPayloadError(
-                    f"cmd/{name}: retained commands are ignored (publish without retain)"
-                )
-            command = parse_command(name, message.payload)
-        except CommandPayloadError as error:
-            log.warning("MQTT: rejected command: %s", error)
-            client.publish(self.topics.error, dumps({"topic": topic, "error": str(error)}), qos=1)
-            return
-        log.info("MQTT: command %s", command)
-        if self.on_command:
-            self.on_command(command)
+        outcome = self._commands.receive(topic, payload, retain)
+        if isinstance(outcome, Refusal):
+            self._reply(outcome)
+        elif outcome is not None:
+            self._commands.log_accepted("MQTT: command %s", outcome)
+            if self.on_command:
+                self.on_command(outcome)
 
-
-def publish_retained(settings: MqttSettings, topic: str, payload: str, *, timeout: float = 10.0) -> None:
-    """Connect, publish one retained QoS 1 message, wait for the broker's ack, disconnect.
-
-    For one-off publishers (the weekly report). Uses its own client id and a clean session so it never
-    takes over the daemon's session.
-    """
-    publish_retained_messages(settings, [(topic, payload)], timeout=timeout)
-
-
-def clear_retained(settings: MqttSettings, topics: list[str], *, timeout: float = 10.0) -> None:
-    """Make the broker forget the retained messages on ``topics`` (an empty retained payload, MQTT 5.0
-    section 3.3.1.3); for the discovery topic Home Assistant also removes the device."""
-    publish_retained_messages(settings, [(topic, "") for topic in topics], timeout=timeout)
-
-
-def publish_retained_messages(
-    settings: MqttSettings, messages: list[tuple[str, str]], *, timeout: float = 10.0
-) -> None:
-    """``publish_retained`` for several messages over one connection, each acknowledged."""
-    settings = settings.with_environment()
-    client_id = f"{settings.client_id or 'sitless'}-oneshot-{os.getpid()}"
-    client, address, _properties = make_client(settings, client_id, persistent=False)
-    refused: list[str] = []
-    answered = threading.Event()
-
-    def on_connect(client, userdata, flags, reason_code, props) -> None:
-        if reason_code.is_failure:
-            refused.append(describe_refusal(reason_code, address, settings.username))
-        answered.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(address.host, address.port, settings.keepalive_s)
-    except Exception as error:  # noqa: BLE001
-        raise MqttError(describe_connect_error(error, address)) from None
-    client.loop_start()
-    try:
-        if not answered.wait(timeout):
-            raise MqttError(f"{address}: no answer to CONNECT within {timeout:.0f} s")
-        if refused:
-            raise MqttError(refused[0])
-        sent = [(topic, client.publish(topic, payload, qos=1, retain=True)) for topic, payload in messages]
-        deadline = time.monotonic() + timeout
-        while not all(info.is_published() for _, info in sent) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        for topic, info in sent:
-            if not info.is_published():
-                raise MqttError(f"{address}: no acknowledgement for {topic} within {timeout:.0f} s")
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    def _reply(self, refusal: Refusal) -> None:
+        self._send(self.topics.error, dumps(refusal.payload()), 1, False)

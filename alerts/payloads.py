@@ -183,11 +183,15 @@ def _json_or_text(text: str, where: str) -> object:
                 f"{where}: payload is not valid JSON: {error.msg} at column {error.colno}"
             ) from None
         return text  # a bare word or id: "off", "PRESS", a UUID
+    except ValueError as error:  # an integer of more than 4300 digits (CPython's int_max_str_digits)
+        raise CommandPayloadError(f"{where}: payload is not usable JSON: {_short(str(error))}") from None
 
 
 def _reject_unknown_keys(body: object, known: set[str], where: str) -> None:
     if isinstance(body, dict) and (extra := set(body) - known):
-        raise CommandPayloadError(f"{where}: unknown field(s) {sorted(extra)} (allowed: {sorted(known)})")
+        raise CommandPayloadError(
+            f"{where}: unknown field(s) {_short(sorted(extra))} (allowed: {sorted(known)})"
+        )
 
 
 def _minutes(body: object, where: str, *, allow_zero: bool) -> float:
@@ -196,7 +200,7 @@ def _minutes(body: object, where: str, *, allow_zero: bool) -> float:
         if "minutes" not in body:
             raise CommandPayloadError(f'{where}: expected {{"minutes": N}}')
         body = body["minutes"]
-    if isinstance(body, bool) or not isinstance(body, int | float) or not math.isfinite(body):
+    if _finite(body) is None:
         raise CommandPayloadError(f"{where}: minutes must be a number, got {_short(body)}")
     if not (body >= 0 if allow_zero else body > 0):
         low = "0 or more" if allow_zero else "more than 0"
@@ -204,6 +208,17 @@ def _minutes(body: object, where: str, *, allow_zero: bool) -> float:
             f"{where}: minutes must be {low} (at most {MAX_COMMAND_MINUTES}, one week), got {_short(body)}"
         )
     return float(body)
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float if it is a JSON number that has one (not a bool, not 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _instant(value: object, where: str) -> float:
@@ -220,8 +235,9 @@ def _instant(value: object, where: str) -> float:
             return moment.timestamp()
         except (OverflowError, OSError, ValueError):  # year 1 with a positive offset, and the like
             raise CommandPayloadError(f"{where}: until {_short(value)} is not a usable time") from None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
+    seconds = _finite(value)
+    if seconds is not None and seconds > 0:
+        return seconds
     raise CommandPayloadError(
         f"{where}: until must be an ISO-8601 time or epoch seconds, got {_short(value)}"
     )

@@ -11,6 +11,7 @@ own one responsibility and are handed in (or built) at construction:
   its command callback. Its network loop runs on its own thread; commands come back through the
   inbox and are applied between chunks (and every ``TICK_S`` in live mode, so a snooze works while
   the sensor is away). A command the policy refuses is answered on ``error``, like a malformed one.
+  Between chunks and on every tick the pipeline is the publisher's watchdog (``ensure_running``).
 
 Nothing is lost: a prompt goes into the store's outbox before it is published and leaves it on the
 broker's PUBACK. After ``kill -9``, the policy's saved state and the stored postures let a restart
@@ -249,6 +250,8 @@ class Pipeline:
         if resume_at is not None and len(postures) and postures.start < resume_at:
             skip = min(len(postures), resume_at - postures.start)
             postures = PostureSeconds(postures.start + skip, postures.codes[skip:])
+        if self.publisher:
+            self.publisher.ensure_running()
         self._apply_commands()
         if not len(postures):
             return
@@ -316,6 +319,10 @@ class Pipeline:
             try:
                 if self.policy.apply(command, self._now()):
                     changed = True
+                elif self.publisher:
+                    self.publisher.log_ignored(
+                        "%s ignored: not a prompt of the current sitting spell", command
+                    )
                 else:
                     log.info("%s ignored: not a prompt of the current sitting spell", command)
             except PolicyError as error:
@@ -325,16 +332,18 @@ class Pipeline:
             self._publish_state(force=True)
 
     def _refuse(self, command: Command, reason: str) -> None:
-        topic = self.topics.cmd(command.name)
         message = f"cmd/{command.name}: {reason}"
-        log.warning("MQTT: rejected command: %s", message)
         if self.publisher:
-            self.publisher.publish(self.topics.error, dumps({"topic": topic, "error": message}))
+            self.publisher.refuse(self.topics.cmd(command.name), message)  # logs (rate-limited), replies
+        else:
+            log.warning("rejected command: %s", message)
 
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
             try:
+                if self.publisher:
+                    self.publisher.ensure_running()
                 self._apply_commands()
                 if self._data_time is not None:
                     self._handle_events(self.policy.tick(self._now()))
