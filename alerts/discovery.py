@@ -44,7 +44,8 @@ def discovery_node_id(device_id: str) -> str:
     if NODE_ID_ALLOWED.fullmatch(node):
         return node
     cleaned = re.sub(r"[^a-zA-Z0-9_-]+", "_", node).strip("_")
-    digest = hashlib.sha1(device_id.encode()).hexdigest()[:6]
+    # surrogatepass: a str may hold a lone surrogate (hypothesis finds it); it must hash, not raise.
+    digest = hashlib.sha1(device_id.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"{cleaned}_{digest}"
 
 
