@@ -114,6 +114,10 @@ def read_cwa_info(path: os.PathLike | str) -> CwaInfo:
     )
 
 
+#: Packed samples: value << exponent, in 1/256 g; as one float factor per exponent (0-3).
+_EXPONENT_SCALE = np.array([1.0, 2.0, 4.0, 8.0], np.float32) / np.float32(256.0)
+
+
 def _packed_times(stamps: np.ndarray) -> np.ndarray:
     """Epoch seconds (float) of packed RTC values ``YYYYYYMM MMDDDDDh hhhhmmmm mmssssss``; NaN if invalid."""
     stamps = stamps.astype(np.int64)
@@ -138,7 +142,7 @@ class _Blocks:
     anchor_at: np.ndarray  # index of the anchor sample in the block
     period: np.ndarray  # nominal seconds per sample
     count: np.ndarray
-    xyz: list[np.ndarray]  # per block: count x 3 float32, g
+    xyz: np.ndarray  # all blocks' samples in block order: sum(count) x 3 float32, g
 
 
 def _decode_blocks(path: Path, raw: np.ndarray, first_block: int, problems: list[RecordingError]) -> _Blocks:
@@ -183,22 +187,32 @@ def _decode_blocks(path: Path, raw: np.ndarray, first_block: int, problems: list
     bytes_per_sample = np.where(packing == 0, 4, 2 * axes)
     count = np.minimum(words[:, 14].astype(np.int64), 480 // bytes_per_sample)
     scale = 1.0 / (1 << (8 + (words[:, 9] >> 13).astype(np.int64)))
-    xyz = [np.empty((0, 3), np.float32)] * len(raw)
-    for layout in np.unique(raw[:, 25]):
-        rows = np.flatnonzero(raw[:, 25] == layout)
+    xyz = np.empty((int(count.sum()), 3), np.float32)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    layouts = np.unique(raw[:, 25])
+    for layout in layouts:
+        rows = np.flatnonzero(raw[:, 25] == layout) if len(layouts) > 1 else slice(None)
         payload = raw[rows, 30:510]
         if layout & 0x0F == 0:
-            packed = payload.copy().view("<u4").astype(np.int32)  # n x 120
-            exponent = (packed >> 30) & 3
-            values = np.stack([(packed << (22 - 10 * k)) >> 22 for k in range(3)], axis=-1)
-            decoded = (values << exponent[..., None]).astype(np.float32) / np.float32(256.0)
+            packed = np.ascontiguousarray(payload).view("<i4")  # n x 120 words
+            factor = _EXPONENT_SCALE[(packed >> 30) & 3]
+            field = np.empty_like(packed)
+            decoded = np.empty(packed.shape + (3,), np.float32)
+            for axis in range(3):  # sign-extend each 10-bit field: shift it to the top, then back down
+                np.left_shift(packed, 22 - 10 * axis, out=field)
+                np.right_shift(field, 22, out=field)
+                np.multiply(field, factor, out=decoded[:, :, axis], casting="unsafe")
         else:
             n_axes = int(layout >> 4)
-            values = payload.copy().view("<i2").reshape(len(rows), -1, n_axes)
+            values = np.ascontiguousarray(payload).view("<i2").reshape(payload.shape[0], -1, n_axes)
             accel = values[:, :, 3:6] if n_axes >= 6 else values[:, :, 0:3]
             decoded = accel.astype(np.float32) * scale[rows, None, None].astype(np.float32)
-        for row, block_xyz in zip(rows, decoded, strict=True):
-            xyz[row] = block_xyz[: count[row]]
+        block_count = count[rows]
+        if (block_count == decoded.shape[1]).all() and len(layouts) == 1:
+            xyz[:] = decoded.reshape(-1, 3)  # the usual case: full blocks, one layout
+            continue
+        keep = np.arange(decoded.shape[1]) < block_count[:, None]
+        xyz[(start[rows][:, None] + np.arange(decoded.shape[1]))[keep]] = decoded[keep]
     sequence = words[:, 5].astype(np.int64) | words[:, 6].astype(np.int64) << 16
     return _Blocks(number, sequence, anchor_t, anchor_at, 1.0 / frequency, count, xyz)
 
@@ -245,8 +259,10 @@ def _sample_times(
         left = (t[1] - t[0]) / (p[1] - p[0]) if len(p) > 1 else period[first]
         right = (t[-1] - t[-2]) / (p[-1] - p[-2]) if len(p) > 1 else period[first]
         segment = np.interp(g, p, t)
-        segment = np.where(g < p[0], t[0] + (g - p[0]) * left, segment)
-        times[lo:hi] = np.where(g > p[-1], t[-1] + (g - p[-1]) * right, segment)
+        before, after = np.searchsorted(g, p[0]), np.searchsorted(g, p[-1], side="right")
+        segment[:before] = t[0] + (g[:before] - p[0]) * left  # g is sorted: only the ends extrapolate
+        segment[after:] = t[-1] + (g[after:] - p[-1]) * right
+        times[lo:hi] = segment
     return times
 
 
@@ -291,9 +307,12 @@ def iter_cwa(
                 float(blocks.anchor_t[-1]),
                 float(blocks.anchor_at[-1] - blocks.count[-1]),
             )
-            xyz = np.concatenate(blocks.xyz)
-            forward = t > np.maximum.accumulate(np.concatenate(([last_t], t[:-1])))
-            if not forward.all():  # a clock set back mid-recording: never emit time going backwards
+            xyz = blocks.xyz
+            if t[0] > last_t and (np.diff(t) > 0).all():
+                forward = None
+            else:
+                forward = t > np.maximum.accumulate(np.concatenate(([last_t], t[:-1])))
+            if forward is not None:  # a clock set back mid-recording: never emit time going backwards
                 went_back += int((~forward).sum())
                 t, xyz = t[forward], xyz[forward]
             if len(t):

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from sitless import cohort_cli
 from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.cli import CommandError
@@ -37,6 +38,7 @@ examples:
   sitless classify day.csv --out postures.csv --summary      ... and minutes per posture
   sitless classify week.npz --out week.csv --summary --json  the summary as JSON for scripts
   sitless classify day.csv --out postures.csv --no-calibration   ignore a saved calibration
+
 """
 
 #: Samples per chunk read from the file: bounded memory whatever the recording's length.
@@ -50,11 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "classify",
         help="per-second postures from a recording",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=EPILOG + cohort_cli.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="the recording: .csv, .npz, .cwa, .gt3x, .bin")
-    parser.add_argument("--out", type=Path, required=True, metavar="OUTPUT", help="postures CSV to write")
+    parser.add_argument(
+        "input", nargs="*", metavar="INPUT",
+        help="the recording: .csv, .npz, .cwa, .gt3x, .bin (or folders and patterns, with --out-dir)",
+    )
+    parser.add_argument("--out", type=Path, metavar="OUTPUT", help="postures CSV to write (one recording)")
     parser.add_argument("--summary", action="store_true", help="print minutes per posture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (implies --summary)")
     parser.add_argument("--config", type=Path, help="config file with a [classifier] table")
@@ -62,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-calibration", action="store_true", help="ignore the calibration saved by `sitless calibrate`"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    cohort_cli.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
             calibration = load_calibration()
         except CalibrationFileError as error:
             raise CommandError(f"{error} (use --no-calibration to ignore it)") from None
+    if cohort_cli.wants_cohort(args):
+        return cohort_cli.run(args, settings, calibration)
+    if args.out is None:
+        raise CommandError("--out OUTPUT is required (or --out-dir DIR for many recordings)")
+    args.input = Path(args.input[0])
     if not args.input.exists():
         raise CommandError(f"{args.input}: no such file")
     refuse_overwriting({"--out": args.out}, {"INPUT": args.input})
