@@ -255,6 +255,8 @@ class BleSource(SessionReporter):
                     service_uuid=decoder.service_uuid,
                     properties=READ if command.read else WRITE,
                 )
+                if char is None and command.optional:
+                    continue
                 if char is None:
                     raise BleSessionError(
                         f"{self.sensor_id} has no characteristic {command.characteristic}, which "

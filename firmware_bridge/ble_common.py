@@ -74,7 +74,8 @@ class SessionEvent:
     """Something a user (or the daemon's status line) should know about the link.
 
     kind is one of: connected, disconnected, reconnecting, gap, battery, malformed, rejected (the sensor
-    refused a command), stopped (the sensor ended the stream itself), temperature (``celsius`` at time
+    refused a command), stopped (the sensor ended the stream itself), notice (something about the
+    sensor worth knowing, e.g. an old firmware), temperature (``celsius`` at time
     ``start``), decoder_error (a sitless bug, logged with its traceback), watchdog, error (fatal, also
     raised).
     ``message`` is a full sentence that says what happened and what to do about it.

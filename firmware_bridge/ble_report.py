@@ -18,6 +18,7 @@ from sitless.firmware_bridge.decoders.events import (
     CommandRefused,
     Event,
     Gap,
+    Notice,
     Samples,
     StreamStopped,
     Temperature,
@@ -71,6 +72,8 @@ class SessionReporter:
                     error=reason,
                     reason=event.status,
                 )
+            case Notice(message=message):
+                self._emit("notice", f"{self.sensor_id}: {message}", reason=message)
             case Temperature(t=t, celsius=celsius, where=where):
                 self.temperature_c = float(celsius[-1])
                 self._emit(

@@ -67,8 +67,10 @@ def read_gt3x_info(path: Path) -> Gt3xInfo:
         if "log.bin" not in names:
             if "activity.bin" in names:
                 raise RecordingError(
-                    path, None, "an old NEO/CLE GT3X (activity.bin) is not supported; export it with "
-                    "ActiLife as a raw CSV, which sitless reads"
+                    path,
+                    None,
+                    "an old NEO/CLE GT3X (activity.bin) is not supported; export it with "
+                    "ActiLife as a raw CSV, which sitless reads",
                 )
             raise RecordingError(path, None, f"no log.bin in the GT3X archive (it has: {', '.join(names)})")
         if "info.txt" not in names:
@@ -144,7 +146,9 @@ def iter_gt3x(
             if stop:
                 break
             if not more:
-                found.append(RecordingError(path, None, f"log.bin byte {consumed}: the last record is cut short"))
+                found.append(
+                    RecordingError(path, None, f"log.bin byte {consumed}: the last record is cut short")
+                )
                 break
     _report(path, found, problems)
 
@@ -158,8 +162,10 @@ def _scan_records(path: Path, data: bytes, base: int, found: list[RecordingError
         if data[position] != 0x1E:
             found.append(
                 RecordingError(
-                    path, None, f"log.bin byte {base + position}: 0x{data[position]:02x} where a record "
-                    "should start (0x1e); the rest of the file is not read"
+                    path,
+                    None,
+                    f"log.bin byte {base + position}: 0x{data[position]:02x} where a record "
+                    "should start (0x1e); the rest of the file is not read",
                 )
             )
             return records, position, True
@@ -173,8 +179,9 @@ def _scan_records(path: Path, data: bytes, base: int, found: list[RecordingError
             if (~int(checksum)) & 0xFF != data[stop - 1]:
                 found.append(
                     RecordingError(
-                        path, None, f"log.bin byte {base + position}: record failed its checksum: skipped, "
-                        "left as a gap"
+                        path,
+                        None,
+                        f"log.bin byte {base + position}: record failed its checksum: skipped, left as a gap",
                     )
                 )
             else:

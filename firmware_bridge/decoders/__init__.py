@@ -5,10 +5,11 @@ from sitless.firmware_bridge.decoders.events import (
     CommandRefused,
     Event,
     Gap,
+    Notice,
     Samples,
     StreamStopped,
     Temperature,
 )
 
-__all__ = ["Command", "CommandRefused", "DecoderStats", "Event", "Gap", "ProtocolError", "Samples"]
+__all__ = ["Command", "CommandRefused", "DecoderStats", "Event", "Gap", "Notice", "ProtocolError", "Samples"]
 __all__ += ["SensorDecoder", "StreamStopped", "Temperature"]

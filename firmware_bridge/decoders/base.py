@@ -54,6 +54,7 @@ class Command:
     data: bytes = b""
     response: bool = True
     read: bool = False
+    optional: bool = False  # skipped when the sensor lacks the characteristic (older firmware)
 
 
 @dataclass

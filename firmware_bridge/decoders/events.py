@@ -68,4 +68,11 @@ class Temperature:
     where: str = "board"
 
 
-Event = Samples | Gap | StreamStopped | CommandRefused | Temperature
+@dataclass(frozen=True)
+class Notice:
+    """Something about the sensor the user should know, with what to do (an old firmware, a settling time)."""
+
+    message: str
+
+
+Event = Samples | Gap | StreamStopped | CommandRefused | Temperature | Notice

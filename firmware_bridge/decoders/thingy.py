@@ -8,12 +8,15 @@ timestamps: the arrival clock stamps samples.
 
 What the firmware does that a central must respect:
 - every configuration write is stored to flash (``m_motion_flash``) and restarts motion processing
-  (``drv_motion_config`` disables and re-enables the MPU-9250), so the configuration is read first and
-  written only if the frequency differs: a Thingy that reconnects every night does not wear its flash;
+  (``drv_motion_config`` disables and re-enables the MPU-9250; the release notes warn that much enabling
+  and disabling "might reboot Thingy"), so the configuration is read first and written only if the
+  frequency differs: a Thingy that reconnects every night does not wear its flash;
 - the Thingy advertises its configuration service (``EF680100``), not the motion service, and it can be
   renamed, so it is recognised by that service as well as by the name "Thingy";
-- after each start of motion processing the readings may be inaccurate for about 10 s (the motion
-  library calibrates itself), so samples from the first ``settle_s`` seconds are dropped and counted;
+- "the first 10 seconds of motion sensor data may be inaccurate due to calibration" (release notes, a
+  known issue of every version), so samples from the first ``settle_s`` seconds are dropped and counted;
+- firmware older than 2.1.0 reports a wrong battery level: the firmware version (``EF680107``) is read
+  and a ``Notice`` says so;
 - the accelerometer runs at +-2 g (readings clip beyond that; enough for posture, not for impacts).
 
 Temperature: environment service ``EF680200``, characteristic ``EF680201`` notifies ``int8 integer, uint8
@@ -31,7 +34,7 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
-from sitless.firmware_bridge.decoders.events import Temperature
+from sitless.firmware_bridge.decoders.events import Notice, Temperature
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 THINGY_CONFIG_SERVICE = "ef680100-9b35-4933-9b10-52ffa9740042"
@@ -39,6 +42,9 @@ THINGY_MOTION_SERVICE = "ef680400-9b35-4933-9b10-52ffa9740042"
 THINGY_MOTION_CONFIG = "ef680401-9b35-4933-9b10-52ffa9740042"
 THINGY_RAW_DATA = "ef680406-9b35-4933-9b10-52ffa9740042"
 THINGY_TEMPERATURE = "ef680201-9b35-4933-9b10-52ffa9740042"
+THINGY_FIRMWARE_VERSION = "ef680107-9b35-4933-9b10-52ffa9740042"  # uint8 major, minor, patch (ble_tcs.c)
+#: Release notes (05_release_notes.dox): 2.0.0's battery monitor "did not report actual values", fixed in 2.1.0.
+BATTERY_FIXED_IN = (2, 1, 0)
 MOTION_CONFIG = struct.Struct("<HHHHB")
 SETTLE_S = 10.0  # readings may be inaccurate for the first 10 s after motion processing starts
 FULL_SCALE_G = 2.0
@@ -83,12 +89,16 @@ class ThingyDecoder(SensorDecoder):
         self.settle_s = float(settle_s)
         self.clock = ArrivalClock(self.rate_hz)
         self.config_written = False
+        self.firmware_version: tuple[int, int, int] | None = None
         self.settling_dropped = 0  # samples dropped while motion processing settled
         self._settled_from: float | None = None  # sample time from which readings are kept
 
     def start_commands(self) -> list[Command]:
         # Read first: the firmware stores every write to flash, so only a real change is written.
-        return [Command(THINGY_MOTION_CONFIG, read=True)]
+        return [
+            Command(THINGY_FIRMWARE_VERSION, read=True, optional=True),
+            Command(THINGY_MOTION_CONFIG, read=True),
+        ]
 
     def stop_commands(self) -> list[Command]:
         return []  # unsubscribing from the raw data stops it
@@ -118,6 +128,20 @@ class ThingyDecoder(SensorDecoder):
         self.config_written = True
         self._settled_from = None  # the write restarts motion processing: settle again
 
+    def _firmware_version(self, data: bytes) -> None:
+        if len(data) != 3:
+            raise self._error(
+                f"firmware version must be 3 bytes (major, minor, patch), got {len(data)}", data
+            )
+        self.firmware_version = (data[0], data[1], data[2])
+        if self.firmware_version < BATTERY_FIXED_IN:
+            self._report(
+                Notice(
+                    f"firmware {'.'.join(map(str, self.firmware_version))} reports a wrong battery level "
+                    "(fixed in 2.1.0): update it with Nordic's nRF Thingy app"
+                )
+            )
+
     def _temperature(self, data: bytes, arrival_time: float) -> None:
         if len(data) != 2:
             raise self._error(f"temperature must be 2 bytes (int8 + hundredths), got {len(data)}", data)
@@ -134,6 +158,9 @@ class ThingyDecoder(SensorDecoder):
         if characteristic == THINGY_TEMPERATURE:
             self._temperature(data, arrival_time)
             return SampleChunk.empty()
+        if characteristic == THINGY_FIRMWARE_VERSION:
+            self._firmware_version(data)
+            return SampleChunk.empty()
         if characteristic != THINGY_RAW_DATA:
             raise self._error(f"notification from unexpected characteristic {characteristic}", data)
         if len(data) != 18:
@@ -142,6 +169,12 @@ class ThingyDecoder(SensorDecoder):
         t, gap = self.clock.stamp(1, arrival_time)
         if self._settled_from is None:
             self._settled_from = float(t[0]) + self.settle_s
+            if self.settle_s:
+                self._report(
+                    Notice(
+                        f"dropping the first {self.settle_s:g} s of motion data while the Thingy calibrates"
+                    )
+                )
         if t[0] < self._settled_from:
             self.settling_dropped += 1
             return SampleChunk.empty()

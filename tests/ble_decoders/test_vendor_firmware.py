@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 
-from sitless.firmware_bridge.decoders.events import CommandRefused, Temperature
+from sitless.firmware_bridge.decoders.events import CommandRefused, Notice, Temperature
 from sitless.firmware_bridge.decoders.metamotion import METAWEAR_COMMAND, METAWEAR_NOTIFY, MetaMotionDecoder
 from sitless.firmware_bridge.decoders.microbit import (
     MICROBIT_ACC_DATA,
@@ -24,6 +24,7 @@ from sitless.firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarVerit
 from sitless.firmware_bridge.decoders.registry import recognise
 from sitless.firmware_bridge.decoders.thingy import (
     THINGY_CONFIG_SERVICE,
+    THINGY_FIRMWARE_VERSION,
     THINGY_MOTION_CONFIG,
     THINGY_RAW_DATA,
     THINGY_TEMPERATURE,
@@ -126,7 +127,7 @@ def test_microbit_reads_the_period_back_and_stamps_samples_at_the_real_rate():
 def test_thingy_reads_its_configuration_and_writes_only_the_frequency_it_changes():
     """m_motion.c: every configuration write is stored to flash and restarts motion processing."""
     decoder = ThingyDecoder(25)
-    (read,) = decoder.start_commands()
+    _version, read = decoder.start_commands()
     assert (read.characteristic, read.read) == (THINGY_MOTION_CONFIG, True)
     samples_of(decoder.receive_data(THINGY_MOTION_CONFIG, struct.pack("<HHHHB", 250, 1000, 750, 10, 0), T0))
     (write,) = decoder.commands_to_send()
@@ -140,6 +141,16 @@ def test_thingy_already_at_the_rate_is_not_written_again():
     assert decoder.commands_to_send() == [] and not decoder.config_written
 
 
+def test_thingy_firmware_older_than_2_1_0_is_named_because_its_battery_level_is_wrong():
+    """Release notes 2.1.0: "The battery charge monitor did not report actual values in 2.0.0"."""
+    decoder = ThingyDecoder()
+    assert decoder.start_commands()[0].characteristic == THINGY_FIRMWARE_VERSION
+    assert decoder.start_commands()[0].optional, "a firmware without the characteristic still connects"
+    (notice,) = decoder.receive_data(THINGY_FIRMWARE_VERSION, bytes([2, 0, 0]), T0)
+    assert isinstance(notice, Notice) and "2.0.0" in notice.message and "2.1.0" in notice.message
+    assert ThingyDecoder().receive_data(THINGY_FIRMWARE_VERSION, bytes([2, 2, 0]), T0) == []
+
+
 def test_a_renamed_thingy_is_recognised_by_the_configuration_service_it_advertises():
     assert recognise("Desk thigh", [THINGY_CONFIG_SERVICE], {}) is ThingyDecoder
 
@@ -147,8 +158,9 @@ def test_a_renamed_thingy_is_recognised_by_the_configuration_service_it_advertis
 def test_thingy_drops_the_first_10_s_of_motion_data_after_it_starts():
     decoder = ThingyDecoder(25)
     packet = struct.pack("<9h", 0, 0, 1024, 0, 0, 0, 0, 0, 0)
-    chunks = [samples_of(decoder.receive_data(THINGY_RAW_DATA, packet, T0 + i / 25)) for i in range(25 * 12)]
-    kept = np.concatenate([c.t for c in chunks])
+    chunks = [decoder.receive_data(THINGY_RAW_DATA, packet, T0 + i / 25) for i in range(25 * 12)]
+    kept = np.concatenate([samples_of(c).t for c in chunks])
+    assert isinstance(chunks[0][0], Notice) and "10 s" in chunks[0][0].message
     assert decoder.settling_dropped in (250, 251)  # the sample at exactly 10 s may fall either side
     assert len(kept) + decoder.settling_dropped == 300
     assert kept[0] - T0 == pytest.approx(10.0, abs=0.05)

@@ -144,18 +144,22 @@ THINGY_MOTION_CONFIG = "ef680401-9b35-4933-9b10-52ffa9740042"
 THINGY_RAW = "ef680406-9b35-4933-9b10-52ffa9740042"
 
 
+THINGY_FIRMWARE_VERSION = "ef680107-9b35-4933-9b10-52ffa9740042"
+
+
 def thingy52(address: str) -> Peripheral:
     return Peripheral(
         address,
         "Thingy",
         [
+            Service(THINGY_CONFIG_SERVICE, [Char(THINGY_FIRMWARE_VERSION, ("read",), bytes([2, 2, 0]))]),
             Service(
                 THINGY_MOTION_SERVICE,
                 [
                     Char(THINGY_MOTION_CONFIG, ("read", "write"), struct.pack("<HHHHB", 100, 500, 500, 5, 1)),
                     Char(THINGY_RAW, ("notify",)),
                 ],
-            )
+            ),
         ],
         advertised_uuids=[THINGY_CONFIG_SERVICE],
     )
