@@ -9,6 +9,12 @@ for the link is split: type 2 carries the first part, type 3 (DATA_PART2) the re
 Device ms map to Unix time with an offset fixed at the first packet; the u32 wraps every 49.7 days.
 Source: Movesense GSP specification (movesense.com/docs/esw/gatt_sensordata_protocol) and the vendor's
 ``gatt_sensordata_app`` sample; the sensor needs firmware that includes GSP.
+
+Temperature: a second subscription, ``/Meas/Temp`` (Movesense API ``meas/temp.yaml``: the device's
+internal temperature, notified when it changes, at most once a second), whose data is the
+``TemperatureValue`` record: u32 LE ``Timestamp`` (device ms) and float32 LE ``Measurement`` in kelvin.
+A firmware without it answers the subscription with an error status: that is a ``Notice``, not a refusal
+of the stream.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
-from sitless.firmware_bridge.decoders.events import CommandRefused
+from sitless.firmware_bridge.decoders.events import CommandRefused, Notice, Temperature
 
 GSP_SERVICE = "34802252-7185-4d5d-b431-630e7050e8f0"
 GSP_WRITE = "34800001-7185-4d5d-b431-630e7050e8f0"
@@ -28,6 +34,8 @@ GSP_NOTIFY = "34800002-7185-4d5d-b431-630e7050e8f0"
 HELLO, SUBSCRIBE, UNSUBSCRIBE = 0, 1, 2
 RESPONSE, DATA, DATA_PART2 = 1, 2, 3
 STANDARD_GRAVITY = 9.80665
+ZERO_CELSIUS_K = 273.15
+TEMPERATURE_PATH = "/Meas/Temp"
 WRAP_MS = 1 << 32
 #: The firmware splits only packets that fill the link; a shorter ragged one is simply malformed.
 MIN_SPLIT_PACKET = 100
@@ -46,7 +54,8 @@ def gsp_unsubscribe(reference: int) -> bytes:
 
 
 class MovesenseDecoder(SensorDecoder):
-    """Options: ``reference`` (the GSP reference byte of our subscription, 1-255)."""
+    """Options: ``reference`` (the GSP reference byte of our subscription, 1-255), ``temperature``
+    (also subscribe to the device temperature, default True)."""
 
     family: ClassVar[str] = "movesense"
     display_name: ClassVar[str] = "Movesense (GATT SensorData Protocol)"
@@ -55,11 +64,15 @@ class MovesenseDecoder(SensorDecoder):
     supported_rates_hz: ClassVar[tuple[float, ...]] = (13.0, 26.0, 52.0, 104.0, 208.0, 416.0, 833.0, 1666.0)
     name_prefixes: ClassVar[tuple[str, ...]] = ("Movesense",)
 
-    def __init__(self, rate_hz: float | None = None, *, reference: int = 99) -> None:
+    def __init__(
+        self, rate_hz: float | None = None, *, reference: int = 99, temperature: bool = True
+    ) -> None:
         super().__init__(rate_hz)
         if not 1 <= reference <= 255:
             raise ValueError(f"movesense: reference must be 1-255, got {reference}")
         self.reference = reference
+        self.temperature = bool(temperature)
+        self.temperature_reference = (reference + 1) % 255 + 1  # never ours, never HELLO's (reference + 1)
         self.path = f"/Meas/Acc/{int(self.rate_hz)}"
         self.hello_text: str | None = None
         self.clock_offset_s: float | None = None
@@ -72,10 +85,16 @@ class MovesenseDecoder(SensorDecoder):
         return Command(GSP_WRITE, gsp_hello((self.reference + 1) & 0xFF or 1))
 
     def start_commands(self) -> list[Command]:
-        return [Command(GSP_WRITE, gsp_subscribe(self.reference, self.path))]
+        commands = [Command(GSP_WRITE, gsp_subscribe(self.reference, self.path))]
+        if self.temperature:
+            commands.append(Command(GSP_WRITE, gsp_subscribe(self.temperature_reference, TEMPERATURE_PATH)))
+        return commands
 
     def stop_commands(self) -> list[Command]:
-        return [Command(GSP_WRITE, gsp_unsubscribe(self.reference))]
+        commands = [Command(GSP_WRITE, gsp_unsubscribe(self.reference))]
+        if self.temperature:
+            commands.append(Command(GSP_WRITE, gsp_unsubscribe(self.temperature_reference)))
+        return commands
 
     def _decode(self, characteristic: str, data: bytes, arrival_time: float) -> SampleChunk:
         if characteristic != GSP_NOTIFY:
@@ -87,6 +106,9 @@ class MovesenseDecoder(SensorDecoder):
             return self._response(ref, body, data)
         if kind not in (DATA, DATA_PART2):
             raise self._error(f"unknown GSP packet type {kind}", data)
+        if self.temperature and ref == self.temperature_reference and kind == DATA:
+            self._temperature(body, arrival_time, data)
+            return SampleChunk.empty()
         if ref != self.reference:
             return SampleChunk.empty()  # someone else's subscription
         if kind == DATA_PART2:
@@ -123,9 +145,25 @@ class MovesenseDecoder(SensorDecoder):
                         ),
                     )
                 )
+        elif self.temperature and ref == self.temperature_reference and len(body) == 2:
+            status = int.from_bytes(body, "little")
+            if status >= 300:
+                self._report(
+                    Notice(f"no temperature from this firmware ({TEMPERATURE_PATH}: status {status})")
+                )
         elif ref != self.reference:
             self.hello_text = body.decode("utf-8", errors="replace")
         return SampleChunk.empty()
+
+    def _temperature(self, body: bytes, arrival_time: float, data: bytes) -> None:
+        if len(body) != 8:
+            raise self._error(f"temperature data must be 8 bytes (u32 ms + float32 K), got {len(body)}", data)
+        device_ms, kelvin = struct.unpack("<If", body)
+        if not np.isfinite(kelvin) or not 150.0 < kelvin < 400.0:
+            raise self._error(f"temperature of {kelvin} K is not a temperature a body sensor reads", data)
+        # Device time on the acceleration clock when that is known (ms since the sensor started).
+        t = arrival_time if self.clock_offset_s is None else device_ms / 1000.0 + self.clock_offset_s
+        self._report(Temperature(np.array([t]), np.array([kelvin - ZERO_CELSIUS_K]), "device (internal)"))
 
     def _samples(self, raw_ms: int, g: np.ndarray, arrival_time: float, data: bytes) -> SampleChunk:
         if self._last_raw_ms is not None and raw_ms < self._last_raw_ms - WRAP_MS // 2:

@@ -50,6 +50,7 @@ VALID = {
     "movesense": [
         ("34800002-7185-4d5d-b431-630e7050e8f0", movesense_data(99, 1000, np.ones((4, 3)))),
         ("34800002-7185-4d5d-b431-630e7050e8f0", bytes.fromhex("017b48656c6c6f")),
+        ("34800002-7185-4d5d-b431-630e7050e8f0", bytes([2, 101]) + struct.pack("<If", 1000, 306.15)),
     ],
     "witmotion": [
         ("0000ffe4-0000-1000-8000-00805f9a34fb", _vector_hex("witmotion-wt901ble-0x61-capture-80B")),

@@ -20,6 +20,7 @@ from sitless.firmware_bridge.decoders.microbit import (
     MICROBIT_TEMPERATURE,
     MicrobitDecoder,
 )
+from sitless.firmware_bridge.decoders.movesense import GSP_NOTIFY, MovesenseDecoder
 from sitless.firmware_bridge.decoders.polar import PMD_CONTROL_POINT, PolarVeritySenseDecoder
 from sitless.firmware_bridge.decoders.registry import recognise
 from sitless.firmware_bridge.decoders.thingy import (
@@ -192,3 +193,26 @@ def test_thingy_temperature_is_whole_degrees_and_hundredths(data, celsius):
     """Nordic-Thingy52-FW m_environment.c temperature_conv_data: int8 integer, uint8 hundredths."""
     (temperature,) = ThingyDecoder().receive_data(THINGY_TEMPERATURE, data, T0)
     assert temperature.celsius.tolist() == [pytest.approx(celsius)]
+
+
+def test_movesense_subscribes_to_its_temperature_and_reports_it_in_celsius_on_the_device_clock():
+    """Movesense API meas/temp.yaml: TemperatureValue = u32 Timestamp (ms), float32 Measurement (K)."""
+    decoder = MovesenseDecoder(26)
+    commands = [c.data for c in decoder.start_commands()]
+    assert commands == [b"\x01\x63/Meas/Acc/26", b"\x01\x65/Meas/Temp"]
+    acc = bytes([2, 0x63]) + struct.pack("<I3f", 5000, 0.0, 0.0, 9.80665)
+    decoder.receive_data(GSP_NOTIFY, acc, T0)  # fixes the device clock: 5000 ms = T0
+    (temperature,) = decoder.receive_data(
+        GSP_NOTIFY, bytes([2, 0x65]) + struct.pack("<If", 6000, 306.15), T0 + 9
+    )
+    assert isinstance(temperature, Temperature)
+    assert temperature.celsius.tolist() == [pytest.approx(33.0, abs=1e-4)]
+    assert temperature.t.tolist() == [pytest.approx(T0 + 1.0)], "on the device clock, not the arrival"
+    assert [c.data for c in decoder.stop_commands()] == [b"\x02\x63", b"\x02\x65"]
+
+
+def test_movesense_firmware_without_temperature_is_a_notice_not_a_refusal_of_the_stream():
+    decoder = MovesenseDecoder()
+    (notice,) = decoder.receive_data(GSP_NOTIFY, bytes([1, 0x65]) + (404).to_bytes(2, "little"), T0)
+    assert isinstance(notice, Notice) and "404" in notice.message
+    assert decoder.stats.control_errors == 0
