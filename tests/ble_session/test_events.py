@@ -85,11 +85,15 @@ def test_a_microbit_temperature_reaches_the_user(bluez):
 
 
 class _BuggyMicrobit(MicrobitDecoder):
-    """A decoder with a bug: it divides by zero on every third packet."""
+    """A decoder with a bug: it divides by zero on every third acceleration packet."""
+
+    data_packets = 0
 
     def _decode(self, characteristic, data, arrival_time):
-        if self.stats.packets % 3 == 0:
-            return 1 / 0
+        if characteristic == MICROBIT_DATA:
+            self.data_packets += 1
+            if self.data_packets % 3 == 0:
+                return 1 / 0
         return super()._decode(characteristic, data, arrival_time)
 
 
