@@ -124,6 +124,8 @@ def iter_geneactiv(
             for start in range(0, len(lines), PAGE_LINES):
                 page = lines[start : start + PAGE_LINES]
                 where = line_number + start + 1
+                if not any(line.strip() for line in page):
+                    continue  # blank lines after the last page (some exports end with one)
                 try:
                     if len(page) < PAGE_LINES:
                         raise ValueError("the file ends inside the page (cut short?)")

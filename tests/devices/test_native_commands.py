@@ -101,3 +101,12 @@ def test_convert_refuses_a_foreign_file_in_one_line(tmp_path, capsys):
     assert main(["convert", str(foreign), "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "notes.cwa: byte 0" in err and "not a CWA header" in err
+
+
+def test_classify_warns_of_a_skipped_cwa_block_by_number_and_goes_on(tmp_path, caplog):
+    data = bytearray((DEVICES / "skdh_ax3_sample.cwa").read_bytes())
+    data[1024 + 512 * 7 + 300] ^= 0x55
+    damaged = tmp_path / "damaged.cwa"
+    damaged.write_bytes(bytes(data))
+    assert main(["classify", str(damaged), "--out", str(tmp_path / "p.csv"), "--no-calibration"]) == 0
+    assert f"{damaged}: 1 problem(s): block 7 (byte 4608) failed its checksum" in caplog.text

@@ -165,6 +165,33 @@ def test_gt3x_record_failing_its_checksum_is_skipped_and_reported(tmp_path):
     ]
 
 
+def test_gt9x_activity2_records_are_read_and_an_idle_record_is_a_gap(tmp_path):
+    """A GT9X writes ACTIVITY2 (0x1a) records, signed 16-bit X, Y, Z; actfast returns nothing for them,
+    so this file is written by the test (the GT3X file format's layout) from the real wGT3X-BT samples."""
+    real = read_recording(DEVICES / "actfast_actigraph.gt3x")
+    first = int(real.t[0])
+
+    def record(kind: int, when: int, payload: bytes) -> bytes:
+        body = bytes([0x1E, kind]) + when.to_bytes(4, "little") + len(payload).to_bytes(2, "little") + payload
+        checksum = 0
+        for byte in body:
+            checksum ^= byte
+        return body + bytes([~checksum & 0xFF])
+
+    counts = np.round(real.xyz[:180] * 256).astype("<i2")
+    log = b"".join(record(0x1A, first + s, counts[s * 60 : (s + 1) * 60].tobytes()) for s in range(3))
+    log += record(0x1A, first + 3, b"\x00")  # idle sleep: one byte, no samples
+    source = zipfile.ZipFile(DEVICES / "actfast_actigraph.gt3x")
+    gt9x = tmp_path / "gt9x.gt3x"
+    with zipfile.ZipFile(gt9x, "w") as target:
+        target.writestr("info.txt", source.read("info.txt").replace(b"wGT3XBT", b"GT9X"))
+        target.writestr("log.bin", log)
+    samples, problems = read_recording_with_problems(gt9x)
+    assert problems == [] and len(samples) == 180
+    np.testing.assert_array_equal(samples.xyz, real.xyz[:180])
+    np.testing.assert_allclose(samples.t, real.t[:180], atol=1e-6)
+
+
 def test_truncated_gt3x_log_is_reported_with_its_offset(tmp_path):
     cut = _rewrite_gt3x(tmp_path, lambda log: log[: len(log) // 2])
     samples, problems = read_recording_with_problems(cut)
@@ -182,6 +209,15 @@ def test_geneactiv_damaged_page_is_skipped_and_named_by_line(tmp_path):
     assert len(samples) == 6000 - 300
     assert len(problems) == 1 and "page 2: 100 hex digits, expected 3600" in str(problems[0])
     assert problems[0].line == page_2_hex - 8
+
+
+def test_geneactiv_with_windows_line_ends_and_a_blank_last_line_reads_the_same(tmp_path):
+    original = DEVICES / "skdh_gnactv_sample.bin"
+    crlf = tmp_path / "crlf.bin"
+    crlf.write_bytes(original.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+    samples, problems = read_recording_with_problems(crlf)
+    assert problems == []
+    np.testing.assert_array_equal(samples.xyz, read_recording(original).xyz)
 
 
 def _actilife(samples: SampleChunk, *, timestamps: bool, date_format: str = "M/d/yyyy") -> bytes:
