@@ -131,7 +131,6 @@ def iter_gt3x(
     """Stream the samples of a .gt3x; bad records are reported (``problems`` or the log), never fatal."""
     info = read_gt3x_info(path)
     found: list[RecordingError] = []
-    period = 1.0 / info.rate_hz
     with _archive(path) as archive, archive.open("log.bin") as stream:
         carry = b""
         consumed = 0  # log.bin bytes before ``carry``
@@ -141,8 +140,8 @@ def iter_gt3x(
             if not data:
                 break
             records, used, stop = _scan_records(path, data, consumed, found)
+            yield from _samples(path, records, data, consumed, info, chunk_samples, found)
             carry, consumed = data[used:], consumed + used
-            yield from _samples(records, data, info.scale, period, chunk_samples)
             if stop:
                 break
             if not more:
@@ -154,10 +153,10 @@ def iter_gt3x(
 
 
 def _scan_records(path: Path, data: bytes, base: int, found: list[RecordingError]):
-    """Walk the records of ``data``: (activity records [(kind, time, start, size)], bytes used, stop)."""
-    records = []
+    """Walk the records of ``data`` (sequential: sizes vary): (activity records as (kind, start, size)
+    lists, bytes used, stop). Only header bytes are touched here; checksums are checked in bulk."""
+    kinds, starts, sizes = [], [], []
     position, end = 0, len(data)
-    view = memoryview(data)
     while position + 8 <= end:
         if data[position] != 0x1E:
             found.append(
@@ -168,46 +167,58 @@ def _scan_records(path: Path, data: bytes, base: int, found: list[RecordingError
                     "should start (0x1e); the rest of the file is not read",
                 )
             )
-            return records, position, True
+            return (kinds, starts, sizes), position, True
         size = data[position + 6] | data[position + 7] << 8
-        stop = position + 8 + size + 1
+        stop = position + 9 + size
         if stop > end:
             break
         kind = data[position + 1]
-        if kind in (ACTIVITY, ACTIVITY2) and size > 1:
-            checksum = np.bitwise_xor.reduce(np.frombuffer(view[position : stop - 1], np.uint8))
-            if (~int(checksum)) & 0xFF != data[stop - 1]:
-                found.append(
-                    RecordingError(
-                        path,
-                        None,
-                        f"log.bin byte {base + position}: record failed its checksum: skipped, left as a gap",
-                    )
-                )
-            else:
-                when = int.from_bytes(data[position + 2 : position + 6], "little")
-                records.append((kind, when, position + 8, size))
+        if kind in (ACTIVITY, ACTIVITY2) and size > 1:  # size 1: idle sleep, no samples
+            kinds.append(kind)
+            starts.append(position)
+            sizes.append(size)
         position = stop
-    return records, position, False
+    return (kinds, starts, sizes), position, False
 
 
-def _samples(records, data: bytes, scale: float, period: float, chunk_samples: int) -> Iterator[SampleChunk]:
-    if not records:
+def _samples(
+    path: Path, records, data: bytes, base: int, info: Gt3xInfo, chunk_samples: int, found: list[RecordingError]
+) -> Iterator[SampleChunk]:
+    """Check and decode the activity records, grouped by (kind, size) so each group is one array."""
+    kinds, starts, sizes = (np.array(column, np.int64) for column in records)
+    if not len(kinds):
         return
     buffer = np.frombuffer(data, np.uint8)
-    kinds = np.array([r[0] for r in records])
-    times = np.array([r[1] for r in records], np.float64)
-    starts = np.array([r[2] for r in records], np.int64)
-    sizes = np.array([r[3] for r in records], np.int64)
-    parts_t, parts_xyz = [None] * len(records), [None] * len(records)
-    for kind, size in {(int(k), int(s)) for k, s in zip(kinds, sizes, strict=True)}:
+    period = 1.0 / info.rate_hz
+    per_record = np.where(kinds == ACTIVITY, sizes * 8 // 36, sizes // 6)
+    good = np.ones(len(kinds), bool)
+    groups = []
+    for kind, size in set(zip(kinds.tolist(), sizes.tolist(), strict=True)):
         rows = np.flatnonzero((kinds == kind) & (sizes == size))
-        payloads = buffer[starts[rows, None] + np.arange(size)]
-        xyz = _decode_seconds(kind, payloads, scale)
-        offsets = np.arange(xyz.shape[1]) * period
-        for row, second_xyz, t0 in zip(rows, xyz, times[rows], strict=True):
-            parts_t[row], parts_xyz[row] = t0 + offsets, second_xyz
-    t, xyz = np.concatenate(parts_t), np.concatenate(parts_xyz)
+        whole = buffer[starts[rows, None] + np.arange(size + 9)]  # header, payload, checksum
+        checksum = np.bitwise_xor.reduce(whole[:, :-1], axis=1)
+        ok = (~checksum & 0xFF) == whole[:, -1]
+        for row in rows[~ok]:
+            good[row] = False
+            found.append(
+                RecordingError(
+                    path, None, f"log.bin byte {base + starts[row]}: record failed its checksum: skipped, left as a gap"
+                )
+            )
+        groups.append((kind, rows[ok], whole[ok]))
+    per_record = np.where(good, per_record, 0)
+    offset = np.concatenate(([0], np.cumsum(per_record)[:-1]))
+    total = int(per_record.sum())
+    t = np.empty(total, np.float64)
+    xyz = np.empty((total, 3), np.float32)
+    for kind, rows, whole in groups:
+        if not len(rows):
+            continue
+        when = whole[:, 2:6].copy().view("<u4").reshape(-1).astype(np.float64)
+        decoded = _decode_seconds(kind, whole[:, 8:-1], info.scale)
+        positions = (offset[rows, None] + np.arange(decoded.shape[1])).reshape(-1)
+        t[positions] = (when[:, None] + np.arange(decoded.shape[1]) * period).reshape(-1)
+        xyz[positions] = decoded.reshape(-1, 3)
     step = max(1, chunk_samples)
-    for start in range(0, len(t), step):
+    for start in range(0, total, step):
         yield SampleChunk(t[start : start + step], xyz[start : start + step])
