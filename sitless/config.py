@@ -33,7 +33,7 @@ def default_data_dir() -> Path:
 
 
 #: The tables sitless reads. A mistyped one (``[alert]``) would otherwise be ignored without a word.
-KNOWN_TABLES = ("sensor", "alerts", "mqtt", "store", "report", "classifier")
+KNOWN_TABLES = ("sensor", "alerts", "mqtt", "store", "report", "classifier", "notify", "calendar")
 
 
 class ConfigError(Exception):
