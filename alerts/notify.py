@@ -77,7 +77,9 @@ def redact(url: str) -> str:
         if parts.scheme in NTFY_SCHEMES and not parts.path.strip("/"):
             host = ""  # ntfy://topic (ntfy.sh): the "host" is the topic, a secret
         if "." not in host and ":" not in host and host != "localhost":
-            host = ""  # not a host name: a token or a user id (tgram://<bot token>/..., pover://<user>@<token>)
+            host = (
+                ""  # not a host name: a token or a user id (tgram://<bot token>/..., pover://<user>@<token>)
+            )
     except ValueError:
         return "<unparsable URL>"
     scheme = parts.scheme or "?"
@@ -251,7 +253,11 @@ class Notifier:
             message = notification_for(prompt)
             send_url = url
             if target is not None and message.prompt_id:
-                send_url = _with_query(url, "actions", ntfy_actions(target.reply_url, message.prompt_id, self.settings.snooze_min))
+                send_url = _with_query(
+                    url,
+                    "actions",
+                    ntfy_actions(target.reply_url, message.prompt_id, self.settings.snooze_min),
+                )
             self._deliver(url, send_url, message)
 
     def _deliver(self, url: str, send_url: str, message: Notification) -> None:
@@ -347,11 +353,18 @@ class NtfyReplies:
         url = f"{target.reply_url}/json"
         try:
             response = requests.get(
-                url, params={"poll": "1", "since": self._since[target.reply_url]}, auth=target.auth, timeout=10
+                url,
+                params={"poll": "1", "since": self._since[target.reply_url]},
+                auth=target.auth,
+                timeout=10,
             )
             response.raise_for_status()
         except requests.RequestException as error:
-            log.warning("notify: cannot read the ntfy reply topic on %s (%s); trying again", target.base, type(error).__name__)
+            log.warning(
+                "notify: cannot read the ntfy reply topic on %s (%s); trying again",
+                target.base,
+                type(error).__name__,
+            )
             return
         for line in response.text.splitlines():
             try:

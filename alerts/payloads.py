@@ -58,6 +58,7 @@ def prompt_payload(prompt: PromptDue) -> dict[str, object]:
         "spell_start": iso(prompt.spell_start),
         "level": prompt.level,
         "after_snooze": prompt.after_snooze,
+        "waited_for": prompt.waited_for,  # "meeting": held back until a busy calendar event ended
         "exercise": prompt.exercise.to_json(),
     }
 

@@ -22,6 +22,9 @@ continuous sitting; a break counts after >= 1 min upright):
   repeats for this spell; ``snooze`` holds prompts for ``snooze_min`` and then reminds once (even past
   ``max_repeats``) if the person still sits; ``dnd`` holds them until a moment. A snooze or
   do-not-disturb ends within a week of ``now`` and not in the past (``COMMAND_HORIZON_S``).
+- While a busy calendar event is on (``set_busy``: intervals, an input like the postures; fetching the
+  calendar is the caller's business), a due prompt is held; when the meeting ends and the person still
+  sits, it fires at once and says so (``waited_for="meeting"``).
 - Each prompt's outcome: the first upright second within 5 min of it means "stood", with the delay;
   5 min of data without one means "did not stand"; non-wear or a long gap first means "unknown".
 """
@@ -108,6 +111,8 @@ class PromptDue:
     exercise: Exercise
     #: True for the reminder that follows a snooze.
     after_snooze: bool = False
+    #: "meeting" when a busy calendar event held it back; None otherwise.
+    waited_for: str | None = None
 
     @property
     def sitting_s(self) -> int:
@@ -181,6 +186,8 @@ class AlertPolicy:
         self.restore_notes: list[str] = []
         self._s = self._restore(state) if state else _State()
         self._drop_unbounded_holds()
+        #: Busy calendar intervals [(start, end)], sorted; an input like the postures, not saved state.
+        self._busy: list[tuple[float, float]] = []
         self._rotation = ExerciseRotation(exercises, self._s.last_exercise)
 
     # ----------------------------------------------------------------- state export / restore
@@ -313,6 +320,17 @@ class AlertPolicy:
         self._s.snooze_reminder = False
         return True
 
+    def set_busy(self, intervals) -> None:
+        """The busy (meeting) intervals to respect: pairs or objects with ``start``/``end`` (epoch seconds).
+
+        Replaces the previous set; the caller refreshes it as the calendar changes.
+        """
+        pairs = [(float(i.start), float(i.end)) if hasattr(i, "start") else (float(i[0]), float(i[1])) for i in intervals]
+        self._busy = sorted((a, b) for a, b in pairs if b > a)
+
+    def busy_at(self, t: float) -> bool:
+        return any(a <= t < b for a, b in self._busy)
+
     # ----------------------------------------------------------------- input
     def receive(self, postures: PostureSeconds) -> list[Event]:
         """Take newly final posture seconds (in time order; seconds already seen are ignored)."""
@@ -417,6 +435,9 @@ class AlertPolicy:
                 moved = s.snoozed_until
             if s.dnd_until is not None and moved < s.dnd_until:
                 moved = s.dnd_until
+            for busy_start, busy_end in self._busy:
+                if busy_start <= moved < busy_end:
+                    moved = busy_end
             opening = self._schedule.next_open(moved)
             if opening is None:
                 return None
@@ -431,10 +452,12 @@ class AlertPolicy:
             due = self._next_due()
             if due is None:
                 return
-            allowed = self._allowed_from(max(float(start), due))
+            wanted = max(float(start), due)
+            allowed = self._allowed_from(wanted)
             if allowed is None:
                 return
             ts = math.ceil(allowed)
+            waited = any(a < ts and b > due for a, b in self._busy)
             if ts >= end:
                 return
             self._resolve_expired(ts, events)
@@ -448,6 +471,7 @@ class AlertPolicy:
                 level=s.spell_prompts,
                 exercise=self._rotation.next(),
                 after_snooze=after_snooze,
+                waited_for="meeting" if waited else None,
             )
             s.last_prompt_ts, s.last_prompt_id = ts, prompt.prompt_id
             s.spell_prompt_ids.append(prompt.prompt_id)
