@@ -48,6 +48,8 @@ class WeekData:
     day_starts: list[int]
     postures: PostureSeconds
     prompts: list[PromptEvent] = field(default_factory=list)
+    #: Busy calendar intervals [(start, end)] in epoch seconds; None when no calendar is configured.
+    busy: list[tuple[float, float]] | None = None
 
     def day_codes(self, i: int) -> np.ndarray:
         return self.codes_between(self.day_starts[i], self.day_starts[i + 1])
@@ -96,6 +98,25 @@ def day_details(week: WeekData) -> list[DayDetail]:
     return details
 
 
+def _meeting_figures(week: WeekData, t0: int, t1: int) -> dict:
+    """Minutes in busy calendar events between t0 and t1, and how many of them were spent sitting."""
+    if week.busy is None:
+        return {"meeting_min": None, "sitting_in_meetings_min": None}
+    codes = week.codes_between(t0, t1)
+    inside = np.zeros(len(codes), bool)
+    for start, end in week.busy:
+        a, b = max(int(start), t0), min(int(end), t1)
+        if b > a:
+            inside[a - t0 : b - t0] = True
+    sitting = inside & (codes == Posture.SITTING)
+    return {"meeting_min": round(inside.sum() / 60, 1), "sitting_in_meetings_min": round(sitting.sum() / 60, 1)}
+
+
+def _no_data_min(codes: np.ndarray) -> float:
+    """Seconds the sensor sent nothing (out of range, off, flat battery): neither worn nor not worn."""
+    return round(float(np.count_nonzero(codes == Posture.UNKNOWN)) / 60, 1)
+
+
 def _prompts_in(prompts: list[PromptEvent], t0: int, t1: int) -> list[PromptEvent]:
     return [p for p in prompts if t0 <= p.ts < t1]
 
@@ -119,19 +140,27 @@ def week_totals(week: WeekData, details: list[DayDetail] | None = None) -> dict:
     totals.update(period_summary(codes, breaks, bouts, [p.stood_after_s for p in prompts]))
     totals.update(distribution_summary(bouts.minutes))
     totals["sitting_min_by_band"] = [round(v, 1) for v in minutes_in_band(bouts.minutes)]
+    totals["no_data_min"] = _no_data_min(codes)
+    totals.update(_meeting_figures(week, t0, t1))
     return totals
 
 
 def stretch_of_the_week(prompts: list[PromptEvent]) -> dict | None:
-    """The exercise prompted most often (ties: the one prompted first), with how often."""
+    """The exercise prompted most often, with how often; None without prompts.
+
+    When several share the top count (the rotation prompts each once before repeating, so a short
+    week ties often), none is named: ``exercise`` is None and ``tied`` lists them, in the order first
+    prompted. Naming one of eight exercises prompted once each "the stretch of the week" misled.
+    """
     if not prompts:
         return None
     counts = Counter(p.exercise for p in prompts)
-    first_seen = {}
-    for p in sorted(prompts, key=lambda p: p.ts):
-        first_seen.setdefault(p.exercise, p.ts)
-    name = max(counts, key=lambda e: (counts[e], -first_seen[e]))
-    return {"exercise": name, "times_prompted": counts[name]}
+    top = max(counts.values())
+    order = list(dict.fromkeys(p.exercise for p in sorted(prompts, key=lambda p: p.ts)))
+    leaders = [e for e in order if counts[e] == top]
+    if len(leaders) == 1:
+        return {"exercise": leaders[0], "times_prompted": top, "tied": []}
+    return {"exercise": None, "times_prompted": top, "tied": leaders}
 
 
 def build_report(week: WeekData, previous: WeekData | None = None, *, generated: float | None = None) -> dict:
@@ -145,6 +174,8 @@ def build_report(week: WeekData, previous: WeekData | None = None, *, generated:
             period_summary(detail.codes, len(detail.breaks), detail.bouts, [p.stood_after_s for p in prompts])
         )
         day["sitting_min_by_band"] = [round(v, 1) for v in minutes_in_band(detail.bouts.minutes)]
+        day["no_data_min"] = _no_data_min(detail.codes)
+        day.update(_meeting_figures(week, week.day_starts[i], week.day_starts[i + 1]))
         days.append(day)
     t0, t1 = week.day_starts[0], week.day_starts[len(details)]
     return {

@@ -233,20 +233,26 @@ def distribution_figure(details: list[DayDetail]) -> Figure:
             color=COLOURS[Posture.SITTING],
             linewidth=2,
         )
-        mark = w50(minutes)
-        if mark is not None:
-            ax.axvline(mark, color=INK, linestyle="--", linewidth=1)
-            ax.axhline(50, color=GRID, linewidth=0.8)
-            ax.annotate(
-                f"W50 = {mark:.0f} min", (mark, 50), xytext=(6, -14), textcoords="offset points", color=INK
-            )
         ax.set_xscale("log")
         ticks = [
             t for t in (1, 2, 5, 10, 15, 30, 60, 120, 240, 480) if minutes[0] * 0.8 <= t <= minutes[-1] * 1.25
         ]
         ax.set_xticks(ticks, [f"{t // 60} h" if t >= 60 else f"{t}" for t in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.set_xlim(max(minutes[0] * 0.8, 0.05), minutes[-1] * 1.25)
+        low, high = max(minutes[0] * 0.8, 0.05), minutes[-1] * 1.25
+        ax.set_xlim(low, high)
+        mark = w50(minutes)
+        if mark is not None:
+            ax.axvline(mark, color=INK, linestyle="--", linewidth=1)
+            ax.axhline(50, color=GRID, linewidth=0.8)
+            # The label goes on the side of the line with room for it: to the right it was cut off at
+            # the figure's edge ("W50 = 2") whenever W50 lay near the longest bout.
+            where = (np.log(mark) - np.log(low)) / max(np.log(high) - np.log(low), 1e-9)
+            left = where > 0.55
+            ax.annotate(
+                f"W50 = {mark:.0f} min", (mark, 50), xytext=(-6 if left else 6, -14), textcoords="offset points",
+                ha="right" if left else "left", color=INK, annotation_clip=False,
+            )  # fmt: skip
     else:
         ax.text(0.5, 0.5, "no sitting bouts", ha="center", va="center", transform=ax.transAxes, color=INK)
     ax.set_ylim(0, 102)
@@ -308,13 +314,43 @@ def figure_svgs(report: dict, week: WeekData) -> dict[str, str]:
     return out
 
 
+def headline_figure(report: dict) -> Figure:
+    """The PNG's top: the title, the dates and the headline numbers the HTML page shows as cards, so a
+    PNG forwarded on its own still says whose week it is and what it came to."""
+    from sitless.analysis.report_html import HEADLINES, headline_texts, period_text
+
+    totals = report["week_totals"]
+    cells = [(label, fmt(totals.get(key))) for label, key, fmt, _lower, _per_day in HEADLINES]
+    cells += headline_texts(report)
+    columns = 2  # the PNG is phone-width: two cards a row, as the HTML page shows them there
+    rows = -(-len(cells) // columns)
+    fig = Figure(figsize=(WIDTH_IN, 1.0 + 0.55 * rows))
+    height = fig.get_figheight()
+    fig.text(0.02, 1 - 0.28 / height, f"Your sitting week {report['week']}", fontsize=15, fontweight="bold",
+             color=INK, va="top")  # fmt: skip
+    fig.text(0.02, 1 - 0.62 / height, period_text(report), fontsize=9, color="#6b6b6b", va="top")
+    for i, (label, value) in enumerate(cells):
+        row, column = divmod(i, columns)
+        x = 0.02 + column * (0.96 / columns)
+        y = 1 - (1.0 + 0.55 * row) / height
+        fig.text(x, y, label.upper(), fontsize=7, color="#6b6b6b", va="top", fontweight="bold")
+        fig.text(x, y - 0.2 / height, value, fontsize=11, color=INK, va="top", fontweight="bold", wrap=True)
+    return fig
+
+
 def figures_png(report: dict, week: WeekData, *, dpi: int = 130) -> bytes:
-    """All figures stacked into one tall PNG, each under its title."""
+    """The headline cards, then all figures stacked into one tall PNG, each under its title."""
     import matplotlib.image as mpimg
 
     details = day_details(week)
     images = []
     with matplotlib.rc_context(_STYLE):
+        header = headline_figure(report)
+        FigureCanvasAgg(header)
+        buffer = io.BytesIO()
+        header.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        buffer.seek(0)
+        images.append(mpimg.imread(buffer, format="png"))
         for _key, title, make in FIGURES:
             fig = make(report, details)
             fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold", color=INK)

@@ -95,29 +95,96 @@ def _cards(report: dict) -> str:
         f"{f'; median {median:.1f} min to stand' if median is not None else ''}</p></section>"
     )
     stretch = report.get("stretch_of_the_week")
-    text = (
-        f'<p class="big small">{html.escape(stretch["exercise"])}</p>'
-        f'<p class="sub">prompted {stretch["times_prompted"]} time{"s" if stretch["times_prompted"] != 1 else ""}</p>'
-        if stretch
-        else '<p class="sub">no prompts this week</p>'
-    )
+    if not stretch:
+        text = '<p class="sub">no prompts this week</p>'
+    elif stretch["exercise"] is None:
+        count = len(stretch["tied"])
+        text = (
+            '<p class="big small">No single favourite</p>'
+            f'<p class="sub">{count} exercises prompted {_times(stretch["times_prompted"])} each: '
+            f"{html.escape(', '.join(stretch['tied']))}</p>"
+        )
+    else:
+        text = (
+            f'<p class="big small">{html.escape(stretch["exercise"])}</p>'
+            f'<p class="sub">prompted {_times(stretch["times_prompted"])}, more than any other</p>'
+        )
     cards.append(
         f'<section class="card" aria-label="Stretch of the week"><h3>Stretch of the week</h3>{text}</section>'
     )
     return "\n".join(cards)
 
 
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def headline_texts(report: dict) -> list[tuple[str, str]]:
+    """The cards beyond HEADLINES as (label, plain text), for the PNG."""
+    totals = report["week_totals"]
+    heeded, prompts = totals["prompts_heeded"], totals["prompts"]
+    stretch = report.get("stretch_of_the_week")
+    if not stretch:
+        favourite = "no prompts"
+    elif stretch["exercise"] is None:
+        favourite = f"none: {len(stretch['tied'])} tied"
+    else:
+        favourite = stretch["exercise"]
+    return [("Prompts heeded", f"{heeded} of {prompts}"), ("Stretch of the week", favourite)]
+
+
+def period_text(report: dict) -> str:
+    """ "Mon 16 Nov – Sun 22 Nov 2026 · 5 days with data · times in Europe/Berlin" """
+    totals = report["week_totals"]
+    first, last = report["days"][0]["date"], report["days"][-1]["date"]
+    span = f"{dt.date.fromisoformat(first):%a %d %b} – {dt.date.fromisoformat(last):%a %d %b %Y}"
+    days = totals["days_with_data"]
+    return f"{span} · {days} day{'s' if days != 1 else ''} with data · times in {report['timezone']}"
+
+
 def _day_table(report: dict) -> str:
-    head = "<tr><th scope='col'>Day</th><th scope='col'>Worn</th><th scope='col'>Sitting</th><th scope='col'>Breaks</th><th scope='col'>Bouts ≥ 30 min</th><th scope='col'>Longest</th><th scope='col'>Prompts heeded</th></tr>"
+    meetings = report["week_totals"].get("meeting_min") is not None
+    columns = ["Day", "Worn", "Sitting", "Breaks", "Bouts ≥ 30 min", "Longest", "Prompts heeded"]
+    columns += ["Meetings"] if meetings else []
+    head = "<tr>" + "".join(f"<th scope='col'>{html.escape(c)}</th>" for c in columns) + "</tr>"
     rows = []
     for d in report["days"]:
         day = dt.date.fromisoformat(d["date"])
+        meeting = f"<td>{format_minutes(d['meeting_min'])}</td>" if meetings else ""
         rows.append(
             f"<tr><th scope='row'>{day:%a %d %b}</th><td>{format_minutes(d['worn_min'])}</td>"
             f"<td>{format_minutes(d['sitting_min'])}</td><td>{d['breaks']}</td><td>{d['bouts_30min']}</td>"
-            f"<td>{format_minutes(d['longest_bout_min'])}</td><td>{d['prompts_heeded']} / {d['prompts']}</td></tr>"
+            f"<td>{format_minutes(d['longest_bout_min'])}</td><td>{d['prompts_heeded']} / {d['prompts']}</td>{meeting}</tr>"
         )
     return f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _explanations(report: dict) -> str:
+    """What a reader asks after reading the numbers: why prompts and bouts disagree, which seconds could
+    not be classified and why, and how much of the week was meetings."""
+    t = report["week_totals"]
+    items = [
+        "<li><strong>Prompts and bouts count differently.</strong> A prompt counts your sitting "
+        "<em>spell</em> (sitting or lying), which a stand shorter than a minute does not end: fetching a "
+        "coffee is not a break. A <em>bout</em> here is sitting only and ends at any upright second. So a "
+        "prompt can say “sitting for 50 min” while the longest bout is 45 min.</li>",
+        f"<li><strong>What the sensor could not tell.</strong> {format_minutes(t['nonwear_min'])} not worn: "
+        "the sensor lay still, off a thigh (on the bedside table at night, charging). "
+        f"{format_minutes(t.get('no_data_min'))} without data: no samples arrived (out of range, switched "
+        "off, a flat battery). Neither counts as sitting or standing. Lying is counted apart from sitting, "
+        "but lying on a sofa with the thighs level can read as sitting: a thigh sensor sees the thigh, "
+        "not the back.</li>",
+    ]
+    if t.get("meeting_min") is not None:
+        items.append(
+            f"<li><strong>Meetings.</strong> {format_minutes(t['meeting_min'])} in busy calendar events, "
+            f"{format_minutes(t['sitting_in_meetings_min'])} of it sitting. Prompts due in a meeting waited "
+            "for its end.</li>"
+        )
+    else:
+        items.append("<li><strong>Meetings.</strong> No calendar is set: with <code>[calendar] ics</code> "
+                     "prompts wait for a meeting to end and this report shows meeting time.</li>")  # fmt: skip
+    return f'<ul class="notes">{"".join(items)}</ul>'
 
 
 def _figure_descriptions(report: dict) -> dict[str, str]:
@@ -157,6 +224,7 @@ table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:7px 8px;text-align:right;white-space:nowrap;border-bottom:1px solid #eee}
 th[scope=row],thead th:first-child{text-align:left}
 footer{margin-top:24px;font-size:.8rem;color:var(--muted)}
+.notes{padding-left:1.2em;font-size:.9rem}.notes li{margin:.4em 0}
 @media (min-width:620px){.cards{grid-template-columns:repeat(4,minmax(0,1fr))}}
 """
 
@@ -173,8 +241,6 @@ def render_html(report: dict, week: WeekData) -> str:
         figures.append(
             f'<h2>{html.escape(title)}</h2><figure id="fig-{key}">{svg}<figcaption>{html.escape(descriptions[key])}</figcaption></figure>'
         )
-    first, last = report["days"][0]["date"], report["days"][-1]["date"]
-    span = f"{dt.date.fromisoformat(first):%a %d %b} – {dt.date.fromisoformat(last):%a %d %b %Y}"
     alpha = (
         f"alpha {totals['alpha']:.2f} (x_min {totals['alpha_x_min_min']:.1f} min)"
         if totals.get("alpha") is not None
@@ -194,7 +260,7 @@ def render_html(report: dict, week: WeekData) -> str:
 <main>
 <header>
 <h1>Your sitting week <span class="nowrap">{html.escape(report["week"])}</span></h1>
-<p>{span} · {totals["days_with_data"]} day{"s" if totals["days_with_data"] != 1 else ""} with data · times in {html.escape(report["timezone"])}</p>
+<p>{html.escape(period_text(report))}</p>
 </header>
 <div class="cards">
 {_cards(report)}
@@ -202,6 +268,8 @@ def render_html(report: dict, week: WeekData) -> str:
 {"".join(figures)}
 <h2>Day by day</h2>
 {_day_table(report)}
+<h2>Reading this report</h2>
+{_explanations(report)}
 <footer>
 <p>Bout distribution: {totals["n_bouts"]} sitting bouts, W50 {format_minutes(totals["w50_min"])}, {alpha}, {gini}.
 Definitions and sources: docs/metrics.md in sitless.</p>

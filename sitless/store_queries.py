@@ -111,6 +111,12 @@ class StoreQueries:
         table[:, list(MINUTE_POSTURE_CODES)] = sums
         return minutes, table
 
+    def posture_span(self) -> tuple[int, int] | None:
+        """First second and end of the last stored spell (any sensor); None for a store without postures."""
+        with self._lock:
+            first, last = self._db.execute("SELECT MIN(start), MAX(end) FROM spells").fetchone()
+        return None if first is None else (int(first), int(last))
+
     def has_postures_between(self, t0: int, t1: int) -> bool:
         return len(self.spells_between(t0, t1)) > 0
 

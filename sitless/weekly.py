@@ -127,8 +127,11 @@ def paint_spells(spells: np.ndarray, t0: int, t1: int) -> np.ndarray:
     return codes
 
 
-def load_week(store: Store, monday: dt.date, tz: dt.tzinfo, *, days: int = 7) -> WeekData:
-    """Query the store for one week (or its first ``days`` days) and paint the spells into seconds."""
+def load_week(store: Store, monday: dt.date, tz: dt.tzinfo, *, days: int = 7, busy=None) -> WeekData:
+    """Query the store for one week (or its first ``days`` days) and paint the spells into seconds.
+
+    ``busy(start, end)``, when given, returns the busy calendar intervals (``CalendarFeeds.busy``).
+    """
     dates = [monday + dt.timedelta(days=i) for i in range(days)]
     day_starts = [local_midnight(d, tz) for d in dates] + [
         local_midnight(dates[-1] + dt.timedelta(days=1), tz)
@@ -147,11 +150,12 @@ def load_week(store: Store, monday: dt.date, tz: dt.tzinfo, *, days: int = 7) ->
         day_starts=day_starts,
         postures=PostureSeconds(lead, codes),
         prompts=prompts,
+        busy=None if busy is None else [(b.start, b.end) for b in busy(day_starts[0], end)],
     )
 
 
 def load_report_weeks(
-    store: Store, week: str | None, tz: dt.tzinfo | str | None, now: float | None = None
+    store: Store, week: str | None, tz: dt.tzinfo | str | None, now: float | None = None, *, busy=None
 ) -> tuple[WeekData, WeekData]:
     """This week (only the days so far when it is the current week) and the full week before."""
     zone = resolve_timezone(tz)
@@ -160,9 +164,27 @@ def load_report_weeks(
     if current:
         today = dt.datetime.fromtimestamp(time.time() if now is None else now, zone).date()
         days = (today - monday).days + 1
-    this_week = load_week(store, monday, zone, days=days)
-    previous = load_week(store, monday - dt.timedelta(days=7), zone)
+    this_week = load_week(store, monday, zone, days=days, busy=busy)
+    previous = load_week(store, monday - dt.timedelta(days=7), zone, busy=busy)
     return this_week, previous
+
+
+def weeks_with_data(store: Store, tz: dt.tzinfo | str | None, *, limit: int = 12) -> list[str]:
+    """The ISO weeks (local time) that hold postures, oldest first; at most the newest ``limit``."""
+    zone = resolve_timezone(tz)
+    span = store.posture_span()
+    if span is None:
+        return []
+    first = dt.datetime.fromtimestamp(span[0], zone).date()
+    last = dt.datetime.fromtimestamp(max(span[0], span[1] - 1), zone).date()
+    monday = last - dt.timedelta(days=last.weekday())
+    found: list[str] = []
+    while monday + dt.timedelta(days=7) > first and len(found) < limit:
+        start = local_midnight(monday, zone)
+        if store.has_postures_between(start, local_midnight(monday + dt.timedelta(days=7), zone)):
+            found.append(week_label(monday))
+        monday -= dt.timedelta(days=7)
+    return found[::-1]
 
 
 def build_weekly_report(
@@ -210,7 +232,12 @@ def terminal_summary(report: dict) -> str:
     gini = "–" if t["gini"] is None else f"{t['gini']:.2f}"
     lines.append(f"bouts: {t['n_bouts']}, W50 {format_minutes(t['w50_min'])}, alpha {alpha}, Gini {gini}")
     if stretch := report.get("stretch_of_the_week"):
-        lines.append(f"stretch of the week: {stretch['exercise']} ({stretch['times_prompted']}x)")
+        if stretch["exercise"]:
+            lines.append(f"stretch of the week: {stretch['exercise']} ({stretch['times_prompted']}x)")
+        else:
+            lines.append(
+                f"stretch of the week: none stands out ({len(stretch['tied'])} exercises, {stretch['times_prompted']}x each)"
+            )
     previous = report.get("previous_week")
     if previous:
         lines.append(

@@ -73,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sitless import weekly
+    from sitless.alerts.calendar import CalendarError, CalendarFeeds, CalendarSettings
     from sitless.alerts.policy import AlertSettings
     from sitless.config import ConfigError, load_config
     from sitless.store import Store, StoreError, StoreSettings
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         store_settings = config.section("store", StoreSettings)
         report_settings = config.section("report", weekly.ReportSettings)
         alerts_zone = config.section("alerts", AlertSettings).timezone  # the daemon's Monday report uses it
-    except ConfigError as error:
+        calendar = config.section("calendar", CalendarSettings).with_environment()
+    except (ConfigError, ValueError) as error:
         raise CommandError(str(error)) from None
     path = args.store.expanduser() if args.store else store_settings.resolved_path()
     refuse_overwriting({"--html": args.html, "--png": args.png, "--json": args.json}, {"the store": path})
@@ -96,12 +98,29 @@ def run(args: argparse.Namespace) -> int:
         store = Store.open(path)
     except (weekly.ReportError, StoreError) as error:
         raise CommandError(str(error)) from None
+    feeds = None
+    if calendar.ics:  # meeting time per day
+        feeds = CalendarFeeds(calendar, tz)
+        try:
+            feeds.check()
+        except CalendarError as error:
+            store.close()
+            raise CommandError(f"[calendar] ics: {error}") from None
     try:
-        this_week, previous = weekly.load_report_weeks(store, week, tz)
+        this_week, previous = weekly.load_report_weeks(store, week, tz, busy=feeds.busy if feeds else None)
+        held = [] if this_week.has_data() else weekly.weeks_with_data(store, tz)
     except weekly.ReportError as error:
         raise CommandError(str(error)) from None
     finally:
         store.close()
+    if not this_week.has_data():
+        # An empty week is a valid report, but say where the data are (the demo's lie in a fixed week).
+        where = (
+            f"weeks with data in {path}: {', '.join(held)}; e.g. sitless report --store {path} --week {held[-1]}"
+            if held
+            else f"{path} holds no postures yet (run `sitless run` or `sitless demo` first)"
+        )
+        print(f"note: no data in week {this_week.week}; {where}", file=sys.stderr)
 
     from sitless.analysis.report import build_report
 

@@ -143,5 +143,12 @@ def test_stretch_of_the_week_is_the_exercise_prompted_most_often() -> None:
         PromptEvent(40, "couch stretch", None),
         PromptEvent(50, "glute bridge", None),
     ]
-    assert stretch_of_the_week(prompts) == {"exercise": "glute bridge", "times_prompted": 3}
+    assert stretch_of_the_week(prompts) == {"exercise": "glute bridge", "times_prompted": 3, "tied": []}
     assert stretch_of_the_week([]) is None
+
+
+def test_no_stretch_of_the_week_is_named_when_exercises_tie() -> None:
+    """Eight exercises prompted once each: naming one "prompted 1 time" misled the reader."""
+    names = ["couch stretch", "glute bridge", "clam shell", "bird-dog", "plank", "leg swings", "lunges", "donkey kick"]
+    prompts = [PromptEvent(10 * i, name, None) for i, name in enumerate(names)]
+    assert stretch_of_the_week(prompts) == {"exercise": None, "times_prompted": 1, "tied": names}

@@ -83,7 +83,7 @@ def test_json_summary_has_the_documented_fields(outputs: dict) -> None:
     report = outputs["report"]
     day_keys = {
         "date", "worn_min", "sitting_min", "lying_min", "standing_min", "walking_min", "cycling_min",
-        "nonwear_min", "breaks", "breaks_per_sitting_hour", "bouts_30min", "min_in_bouts_30min", "bouts_60min",
+        "nonwear_min", "no_data_min", "meeting_min", "sitting_in_meetings_min", "breaks", "breaks_per_sitting_hour", "bouts_30min", "min_in_bouts_30min", "bouts_60min",
         "longest_bout_min", "prompts", "prompts_heeded", "median_min_to_stand",
     }  # fmt: skip
     assert report["week"] == WEEK and len(report["days"]) == 7
@@ -129,9 +129,13 @@ def test_chromium_renders_a_page_with_the_headline_numbers_and_no_console_errors
         f"{totals['breaks_per_sitting_hour']:.2f}",
         f"{totals['prompts_heeded']} of {totals['prompts']}",
         format_minutes(totals["longest_bout_min"]),
-        outputs["report"]["stretch_of_the_week"]["exercise"],
+        outputs["report"]["stretch_of_the_week"]["exercise"] or "No single favourite",
     ):
         assert headline in text, f"headline {headline!r} is not in the rendered page"
+    # The page explains itself: why a prompt's spell is longer than a bout, what could not be classified.
+    assert "a stand shorter than a minute does not end" in text
+    assert f"{format_minutes(totals['nonwear_min'])} not worn" in text
+    assert f"{format_minutes(totals['no_data_min'])} without data" in text
 
 
 def test_console_error_detection_works(tmp_path: Path) -> None:

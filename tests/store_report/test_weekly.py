@@ -129,7 +129,7 @@ def test_prompts_heeded_and_stretch_of_the_week_come_from_the_prompts_table(tmp_
     monday_figures = report["days"][0]
     assert monday_figures["prompts"] == 4 and monday_figures["prompts_heeded"] == 2
     assert monday_figures["median_min_to_stand"] == 2.0  # median of 1 min and 3 min
-    assert report["stretch_of_the_week"] == {"exercise": "couch stretch", "times_prompted": 3}
+    assert report["stretch_of_the_week"] == {"exercise": "couch stretch", "times_prompted": 3, "tied": []}
 
 
 def test_the_current_week_covers_monday_to_today(tmp_path: Path) -> None:
