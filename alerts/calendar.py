@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -159,7 +160,9 @@ class CalendarFeeds:
 
     A URL that fails (unreachable, HTTP error, not an iCalendar file) keeps its last good copy in use,
     logged once per failure; a local file that is broken is an error at start (``check()``) and later
-    keeps its last good copy too, so editing a file never silences the daemon.
+    keeps its last good copy too, so editing a file never silences the daemon. ``refresh`` does the I/O
+    (call it from a thread of its own in the daemon); ``busy`` only parses the copies, and both may run
+    on different threads.
     """
 
     def __init__(self, settings: CalendarSettings, zone: dt.tzinfo | str | None, *, clock=time.time) -> None:
@@ -169,7 +172,10 @@ class CalendarFeeds:
         )
         self._clock = clock
         self._copies: dict[str, _Copy] = {}
+        self._lock = threading.Lock()
         self._next_refresh = 0.0
+        #: Counts the changes of the copies, so a caller knows when to recompute busy intervals.
+        self.version = 0
 
     def check(self) -> None:
         """Read every calendar now; raise ``CalendarError`` for a missing or broken local file."""
@@ -177,7 +183,9 @@ class CalendarFeeds:
         for source in self.settings.ics:
             data = self._read(source)
             busy_intervals(data, now, now + 86400, zone=self.zone, source=source)
-            self._copies[source] = _Copy(data, now)
+            with self._lock:
+                self._copies[source] = _Copy(data, now)
+                self.version += 1
         self._next_refresh = now + 60 * self.settings.refresh_min
 
     def refresh(self, force: bool = False) -> None:
@@ -198,12 +206,17 @@ class CalendarFeeds:
                 )
                 log.warning("calendar: %s; using %s", error, age)
                 continue
-            self._copies[source] = _Copy(data, now)
+            with self._lock:
+                changed = source not in self._copies or self._copies[source].data != data
+                self._copies[source] = _Copy(data, now)
+                self.version += changed
 
     def busy(self, start: float, end: float) -> list[BusyInterval]:
-        self.refresh()
+        """The busy intervals of every calendar's current copy (no I/O)."""
+        with self._lock:
+            copies = list(self._copies.items())
         spans: list[tuple[float, float]] = []
-        for source, copy in self._copies.items():
+        for source, copy in copies:
             try:
                 spans += [
                     (b.start, b.end)

@@ -7,7 +7,8 @@ can be removed) in one piece. The publisher re-sends it whenever Home Assistant 
 would otherwise forget the device.
 
 Entities: a "sitting" binary sensor, the current sitting spell in minutes, the posture, the battery,
-"snoozed until" and "do not disturb until" (timestamp sensors), a "prompt" event
+"snoozed until" and "do not disturb until" (timestamp sensors), prompts heeded today (its attributes
+the last outcome), a "prompt" event
 (the prompt payload carries ``event_type``), Snooze / Done buttons and a Do-not-disturb switch that
 publish to the command topics.
 
@@ -138,6 +139,16 @@ def discovery_config(
             "value_template": _timestamp_template("dnd_until"),
             "device_class": "timestamp",
             "icon": "mdi:bell-off",
+        },
+        "heeded_today": {
+            "p": "sensor",
+            "name": "Prompts heeded today",
+            "state_topic": state,
+            "value_template": "{{ value_json.prompts_heeded_today }}",
+            "unit_of_measurement": "prompts",
+            "state_class": "total_increasing",  # back to 0 at midnight: HA reads a drop as a reset
+            "json_attributes_topic": topics.prompt_outcome,
+            "icon": "mdi:human-greeting",
         },
         "prompt": {
             "p": "event",

@@ -88,8 +88,12 @@ def state_payload(
     ts: float,
     snoozed_until: float | None = None,
     dnd_until: float | None = None,
+    prompts_heeded_today: int = 0,
 ) -> dict[str, object]:
-    """The retained ``state`` message: what a dashboard or a late subscriber needs to know now."""
+    """The retained ``state`` message: what a dashboard or a late subscriber needs to know now.
+
+    ``prompts_heeded_today``: prompts of the local day after which the person stood within 5 min.
+    """
     return {
         "posture": posture.label,
         "sitting": posture in SEDENTARY,
@@ -98,6 +102,7 @@ def state_payload(
         "battery": battery,
         "snoozed_until": iso(snoozed_until) if snoozed_until and snoozed_until > ts else None,
         "dnd_until": iso(dnd_until) if dnd_until and dnd_until > ts else None,
+        "prompts_heeded_today": prompts_heeded_today,
         "ts": iso(ts),
     }
 

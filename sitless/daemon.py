@@ -116,11 +116,31 @@ def classifier_for(settings: Settings) -> StreamingClassifier:
     return StreamingClassifier(settings.classifier, calibration)
 
 
+def meeting_calendar(settings: Settings, timezone: tzinfo, *, live: bool):
+    """``[calendar]`` read once now (a missing or broken file stops the start with its name), or None."""
+    from sitless.alerts.calendar import CalendarError, CalendarSettings
+    from sitless.meetings import MeetingCalendar
+
+    try:
+        calendar = settings.config.section("calendar", CalendarSettings).with_environment()
+    except (ConfigError, ValueError) as error:
+        raise SetupError(str(error)) from None
+    if not calendar.ics:
+        return None
+    try:
+        meetings = MeetingCalendar(calendar, timezone, live=live)
+    except CalendarError as error:
+        raise SetupError(f"[calendar] ics: {error}") from None
+    log.info("calendar: %d calendar(s); prompts wait for busy events to end", len(calendar.ics))
+    return meetings
+
+
 def build_pipeline(
     settings: Settings, store: Store, source: SampleSource, *, device_id: str, live: bool, **callbacks
 ) -> Pipeline:
     sensor_id = source.sensor_id or device_id
     timezone = settings.timezone()
+    meetings = meeting_calendar(settings, timezone, live=live)
     commands = CommandInbox()
     publisher = connect_publisher(settings.mqtt, device_id, outbox=store, commands=commands)
     return Pipeline(
@@ -133,6 +153,7 @@ def build_pipeline(
         commands=commands,
         timezone=timezone,
         live_clock=time.time if live else None,
+        meetings=meetings,
         **callbacks,
     )
 

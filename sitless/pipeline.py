@@ -7,6 +7,9 @@ own one responsibility and are handed in (or built) at construction:
 - ``SourceFeed`` (``sitless.source_feed``): the source protocol, resume after a restart, retry, battery;
 - ``AlertPolicy.apply(command, now)``: what a command means, and its limits;
 - ``WeeklyPublisher`` (``sitless.weekly_publisher``): Monday's retained report;
+- ``OutcomeRecorder`` (``sitless.outcomes``): each prompt's outcome, stored and on ``prompt/outcome``;
+- ``MeetingCalendar`` (``sitless.meetings``, optional): busy calendar intervals around the data time,
+  handed to the policy (fetched on a thread of its own, never here);
 - ``MqttPublisher``: the connection, built with the store as its outbox and ``CommandInbox.put`` as
   its command callback. Its network loop runs on its own thread; commands come back through the
   inbox and are applied between chunks (and every ``TICK_S`` in live mode, so a snooze works while
@@ -28,7 +31,7 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from sitless import __version__
 from sitless.alerts.discovery import discovery_messages
@@ -44,6 +47,7 @@ from sitless.alerts.policy import (
 )
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
+from sitless.outcomes import OutcomeRecorder
 from sitless.source_feed import WARMUP_S, SampleSource, SourceFeed
 from sitless.store import Store
 from sitless.weekly_publisher import WeeklyPublisher
@@ -146,6 +150,7 @@ class Pipeline:
         on_prompt: Callable[[dict], None] | None = None,
         live_clock: Callable[[], float] | None = None,
         retry_source: bool | None = None,
+        meetings=None,
     ) -> None:
         self.store = store
         self.classifier = classifier
@@ -176,6 +181,13 @@ class Pipeline:
             if publisher is not None and timezone is not None
             else None
         )
+        self.outcomes = OutcomeRecorder(
+            store=store,
+            topic=self.topics.prompt_outcome if publisher else None,
+            timezone=timezone or datetime.now().astimezone().tzinfo,
+            kick=publisher.kick if publisher else None,
+        )
+        self.meetings = meetings
         self.prompts_sent = 0
         self._data_time: float | None = None
         self._last_saved = -1.0
@@ -206,6 +218,8 @@ class Pipeline:
             )
         session = None
         ticker = asyncio.create_task(self._tick_forever()) if self.live_clock else None
+        if self.meetings:
+            self.meetings.start()
         try:
             async for chunk in self.feed.chunks():
                 if session is None and len(chunk):
@@ -222,6 +236,8 @@ class Pipeline:
         finally:
             if ticker:
                 ticker.cancel()
+            if self.meetings:
+                self.meetings.stop()
             self._apply_commands()
             self._save_policy()
             if session is not None and self._data_time is not None:
@@ -257,6 +273,7 @@ class Pipeline:
             return
         self.store.add_postures(postures, self.sensor_id)
         self._data_time = float(postures.end)
+        self._update_meetings(postures.start)
         self._handle_events(self.policy.receive(postures))
         if self.weekly is not None:
             self.weekly.maybe_publish(self._data_time)
@@ -270,10 +287,7 @@ class Pipeline:
             if isinstance(event, PromptDue):
                 self._send_prompt(event)
             elif isinstance(event, PromptOutcome):
-                if event.stood is not None:
-                    self.store.set_prompt_outcome(
-                        event.prompt_id, event.stood_after_s if event.stood else None
-                    )
+                self.outcomes.record(event)
             elif isinstance(event, SpellEnded):
                 log.debug("sitting spell %s-%s ended (%s)", event.start, event.end, event.reason)
         if any(isinstance(e, PromptDue) for e in events):
@@ -346,9 +360,15 @@ class Pipeline:
                     self.publisher.ensure_running()
                 self._apply_commands()
                 if self._data_time is not None:
-                    self._handle_events(self.policy.tick(self._now()))
+                    now = self._now()
+                    self._update_meetings(now)
+                    self._handle_events(self.policy.tick(now))
             except Exception:  # noqa: BLE001 - the ticker must outlive a bad moment
                 log.exception("policy tick failed")
+
+    def _update_meetings(self, t: float) -> None:
+        if self.meetings is not None and (busy := self.meetings.busy_for(t)) is not None:
+            self.policy.set_busy(busy)
 
     # ------------------------------------------------------------------ outputs
     def _publish_state(self, force: bool = False) -> None:
@@ -369,6 +389,7 @@ class Pipeline:
             ts=self._data_time,
             snoozed_until=self.policy.snoozed_until,
             dnd_until=self.policy.dnd_until,
+            prompts_heeded_today=self.outcomes.heeded_today(self._data_time),
         )
         self.publisher.publish(self.topics.state, dumps(payload), retain=True)
         self._state_posture, self._last_state = posture, self._data_time

@@ -87,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
         "speed": "max" if math.isinf(speed) else speed,
         "resumed_at": pipeline.resume_at,
         "prompts": [
-            {"id": p["id"], "ts": p["ts"], "level": p["level"], "sitting_min": p["sitting_min"]}
+            {"id": p["id"], "ts": p["ts"], "level": p["level"], "sitting_min": p["sitting_min"],
+             "waited_for": p.get("waited_for")}
             for p in prompts
         ],
         "published": pipeline.publisher is not None and waiting == 0,

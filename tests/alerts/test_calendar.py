@@ -170,9 +170,11 @@ def test_an_unreachable_url_keeps_the_last_good_copy_and_says_so(caplog):
         server.status = 503
         clock[0] += 600
         caplog.set_level(logging.WARNING)
+        feeds.refresh()
         assert spans(feeds.busy(*window)) == [("2026-11-16 10:00", "2026-11-16 11:00")]  # the last good copy
         server.body, server.status = b"<html>login</html>", 200
         clock[0] += 600
+        feeds.refresh()
         assert len(feeds.busy(*window)) == 1
     finally:
         server.close()
@@ -213,3 +215,40 @@ def test_live_the_held_prompt_fires_within_a_tick_of_the_meeting_end():
     assert prompts(feed(policy, day_series(("sitting", 40 * 60 - 2)), chunk=60)) == []  # data up to 08:39:58
     (prompt,) = prompts(policy.tick(end + 0.25))  # the daemon ticks every 0.25 s
     assert prompt.ts == end and prompt.waited_for == "meeting"
+
+
+# ------------------------------------------------------------------ the daemon
+def test_replay_holds_the_first_prompt_of_the_day_until_the_meeting_in_the_ics_file_ends(workday, tmp_path):
+    """A real .ics file in [calendar]: the day's first prompt, due in the meeting, comes at its end."""
+    import json
+    from datetime import UTC
+
+    from sitless.analysis.postures import SEDENTARY
+    from tests.alerts.helpers import epoch, sitless, write_config
+
+    postures = workday["postures"]
+    due, level = workday["expected"][0]
+    assert level == 1
+    sedentary = [int(c) in {int(p) for p in SEDENTARY} for c in postures.codes[due - postures.start :]]
+    run = next((k for k, sits in enumerate(sedentary) if not sits), len(sedentary))
+    assert run > 180, "the person should sit on after the prompt time"
+    end = due + min(run - 60, 600)  # the meeting ends while the person still sits
+
+    def stamp(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    ics = tmp_path / "work.ics"
+    ics.write_bytes(calendar(event("review", stamp(due - 600), stamp(end), tz=None)))
+    config = write_config(tmp_path, "cal", f'\n[calendar]\nics = ["{ics}"]\n')
+    done = sitless(
+        "replay", str(workday["path"]), "--config", str(config), "--store", str(tmp_path / "s.db"), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    first = json.loads(done.stdout)["prompts"][0]
+    assert epoch(first["ts"]) == end and first["waited_for"] == "meeting"
+
+    ics.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:garbage\n")
+    broken = sitless(
+        "replay", str(workday["path"]), "--config", str(config), "--store", str(tmp_path / "t.db")
+    )
+    assert broken.returncode == 2 and "[calendar] ics" in broken.stderr and "work.ics" in broken.stderr

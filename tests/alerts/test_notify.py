@@ -70,6 +70,8 @@ def test_the_notification_carries_the_exercise_its_dosage_and_its_safety_line():
     assert exercise["name"] in note.body and exercise["dosage"] in note.body and exercise["safety"] in note.body
     repeat = notification_for(a_prompt(level=2))
     assert repeat.title == "Still sitting: 60 min (reminder 1)"
+    after_meeting = notification_for({**prompt, "waited_for": "meeting"})
+    assert after_meeting.body.startswith("This waited for your meeting to end.")
 
 
 def test_urls_are_redacted_in_every_log_line():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -23,16 +24,43 @@ def day_run(workday, broker, tmp_path_factory):
     directory = tmp_path_factory.mktemp("day-run")
     device = "day" + uuid.uuid4().hex[:6]
     prefix = f"sitless/{device}/"
-    sub = Subscriber(broker.port, [prefix + "prompt"])
+    sub = Subscriber(broker.port, [prefix + "prompt", prefix + "prompt/outcome"])
     config = write_config(directory, device)
     done = sitless("replay", str(workday["path"]), "--broker", broker.url, "--config", str(config),
                    "--store", str(directory / "s.db"), "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     try:
         received = sub.wait_for(prefix + "prompt", len(workday["expected"]), timeout=15)
+        time.sleep(0.5)  # the outcomes follow their prompts through the same outbox
+        outcomes = sub.on(prefix + "prompt/outcome")
     finally:
         sub.close()
-    return {"device": device, "prefix": prefix, "received": received, "store": directory / "s.db"}
+    return {
+        "device": device,
+        "prefix": prefix,
+        "received": received,
+        "outcomes": outcomes,
+        "store": directory / "s.db",
+    }
+
+
+def test_each_prompt_outcome_is_published_with_the_count_heeded_today(day_run):
+    with Store.open(day_run["store"]) as store:
+        stored = {r.prompt_id: r for r in store.prompts_between(0, 2**40)}
+    outcomes = {}
+    for message in day_run["outcomes"]:
+        assert not message.retain
+        outcomes.setdefault(message.json()["id"], message.json())  # QoS 1 may repeat one
+    assert set(outcomes) <= set(stored) and len(outcomes) >= len(stored) - 1  # the last may be pending
+    heeded = 0
+    for prompt_id, outcome in sorted(outcomes.items(), key=lambda item: item[1]["prompt_ts"]):
+        record = stored[prompt_id]
+        assert outcome["stood"] == (record.stood_after_s is not None) or outcome["stood"] is None
+        if outcome["stood"]:
+            assert outcome["stood_after_s"] == record.stood_after_s
+        heeded += record.heeded
+        assert outcome["prompts_heeded_today"] == heeded  # one simulated day: "today" is all of it
+    assert heeded >= 1
 
 
 def test_simulated_day_delivers_exactly_the_prompts_the_rules_imply(workday, day_run):
