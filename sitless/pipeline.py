@@ -177,6 +177,7 @@ class Pipeline:
                 device_id=device_id,
                 sensor_id=self.sensor_id,
                 kick=publisher.kick,
+                busy=meetings.feeds.busy if meetings else None,
             )
             if publisher is not None and timezone is not None
             else None

@@ -188,10 +188,11 @@ def weeks_with_data(store: Store, tz: dt.tzinfo | str | None, *, limit: int = 12
 
 
 def build_weekly_report(
-    store: Store, week: str | None, tz: dt.tzinfo | str | None, now: float | None = None
+    store: Store, week: str | None, tz: dt.tzinfo | str | None, now: float | None = None, *, busy=None
 ) -> dict:
-    """The JSON summary for ``week`` ("2026-W47", "current", or "last"/None = the last complete week)."""
-    this_week, previous = load_report_weeks(store, week, tz, now)
+    """The JSON summary for ``week`` ("2026-W47", "current", or "last"/None = the last complete week);
+    ``busy(start, end)`` gives the busy calendar intervals for the meeting figures (None: no calendar)."""
+    this_week, previous = load_report_weeks(store, week, tz, now, busy=busy)
     return build_report(this_week, previous, generated=round(time.time() if now is None else now, 3))
 
 

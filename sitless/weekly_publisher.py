@@ -49,6 +49,7 @@ class WeeklyPublisher:
         device_id: str,
         sensor_id: str,
         kick,  # Callable[[], None]
+        busy=None,  # Callable[[float, float], list] | None: busy calendar intervals, for meeting time
     ) -> None:
         self.store = store
         self.topic = topic
@@ -56,6 +57,7 @@ class WeeklyPublisher:
         self.device_id = device_id
         self.sensor_id = sensor_id
         self.kick = kick
+        self.busy = busy
         self._settled: str | None = None  # the week known done (or with nothing to report)
         self._retry_at: float | None = None
         self._failures = 0
@@ -110,6 +112,6 @@ class WeeklyPublisher:
     def _queue(self, week: str, data_time: float) -> None:
         from sitless.weekly import build_weekly_report, report_json
 
-        report = build_weekly_report(self.store, week, self.timezone, now=data_time)
+        report = build_weekly_report(self.store, week, self.timezone, now=data_time, busy=self.busy)
         message_id = f"weekly-{self.device_id}-{week}"
         self.store.outbox_put(message_id, self.topic, report_json(report), qos=1, retain=True)
