@@ -5,13 +5,15 @@ too, recognised by their content (``recordings_native``); sitless writes only it
 
 CSV timestamps are epoch seconds (float) or ISO-8601 with ``Z`` or an offset (``+01:00``); a naive ISO
 time is rejected because it is ambiguous (local time? UTC?) and a wrong guess shifts every posture by
-hours. Accelerations are in g.
+hours. Accelerations are in g; a file in m/s^2 or milli-g is recognised from gravity and converted,
+with a log line (``sitless.firmware_bridge.units.recognise_unit``).
 
 Reading is strict by default: the first problem raises ``RecordingError`` naming the file and line
 ("day.csv line 17: z is 'abc', not a number"). With ``on_error="skip"`` bad rows are skipped and each
 problem is appended to the ``problems`` list the caller passes, so the CLI can warn: nothing is dropped
-silently. Blocks of rows are parsed with numpy's C parser; only a block that fails is re-read line by
-line, to find and name the bad line.
+silently. Blocks of rows are parsed by a C parser (pyarrow's); only a block that fails is re-read line
+by line, to find and name the bad line. Lines and samples per second are bounded
+(``recordings_checks``), so a hostile file cannot take all memory.
 
 Files are written to a temporary file then renamed (no half-written recording under the final name),
 with mode 0600 (health data).
@@ -29,6 +31,7 @@ from sitless.firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_r
 from sitless.firmware_bridge.recordings_native import NATIVE, iter_native, sniff_format
 from sitless.firmware_bridge.recordings_npz import iter_npz, write_npz
 from sitless.firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
+from sitless.firmware_bridge.units import given_unit
 
 __all__ = [
     "COLUMNS",
@@ -60,29 +63,47 @@ def iter_recording(
     *,
     on_error: str = "raise",
     problems: list[RecordingError] | None = None,
+    reuse_buffers: bool = False,
+    unit: str = "auto",
 ) -> Iterator[SampleChunk]:
-    """Chunks of at most ``chunk_samples`` samples, in file order (bounded memory for CSV)."""
+    """Chunks of at most ``chunk_samples`` samples, in file order (bounded memory).
+
+    ``reuse_buffers=True`` lets a reader fill the same arrays for every chunk (a chunk is then valid only
+    until the next is asked for): for consumers that copy what they keep, such as the classifier.
+    ``unit``: "auto" recognises g, m/s^2 or milli-g from gravity and converts to g with a log line
+    (``sitless.firmware_bridge.units``); "g", "m/s^2" or "milli-g" say it instead.
+    """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+    known_unit = None if unit == "auto" else given_unit(unit)
     path = Path(path)
     kind = sniff_format(path)  # from the content: research devices' files too (recordings_native)
-    if kind in NATIVE:
+    if kind in NATIVE:  # a device's own file is in its own calibrated unit: ``unit`` does not apply
         yield from iter_native(path, kind, max(1, int(chunk_samples)), on_error, problems)
     elif kind == "csv":
-        yield from iter_csv(path, max(1, int(chunk_samples)), on_error, problems)
+        yield from iter_csv(path, max(1, int(chunk_samples)), on_error, problems, known_unit)
     else:
-        yield from iter_npz(path, max(1, int(chunk_samples)), on_error, problems)
+        yield from iter_npz(path, max(1, int(chunk_samples)), on_error, problems, reuse_buffers, known_unit)
 
 
 def read_recording(
-    path: os.PathLike | str, *, on_error: str = "raise", problems: list[RecordingError] | None = None
+    path: os.PathLike | str,
+    *,
+    on_error: str = "raise",
+    problems: list[RecordingError] | None = None,
+    unit: str = "auto",
 ) -> SampleChunk:
-    """The whole recording (any format ``iter_recording`` reads). See the module docstring for ``on_error``."""
+    """The whole recording (any format ``iter_recording`` reads). See the module docstring for ``on_error``,
+    and ``iter_recording`` for ``unit``."""
     path = Path(path)
     whole_npz = 1 << 62  # one chunk: no concatenation copy of a big array
     chunks = list(
         iter_recording(
-            path, whole_npz if sniff_format(path) == "npz" else 1 << 18, on_error=on_error, problems=problems
+            path,
+            whole_npz if sniff_format(path) == "npz" else 1 << 18,
+            on_error=on_error,
+            problems=problems,
+            unit=unit,
         )
     )
     return chunks[0] if len(chunks) == 1 else SampleChunk.concat(chunks)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
-import pkgutil
 import sys
 
 from sitless import __version__, commands
@@ -32,11 +30,48 @@ Run `sitless COMMAND --help` for each command's options.
 """
 
 
+#: One line per command for ``sitless --help``. The top-level help and each command's own parser need
+#: not import every command (numpy, scipy, bleak, paho: about 0.9 s); a command missing here is imported
+#: to get its line, so adding a command module still works without touching this file, and
+#: tests/test_cli.py checks that these lines are each module's own ``help``.
+SUMMARIES = {
+    "calibrate": "record your upright reference (stand still 5 s)",
+    "classify": "per-second postures from a recording",
+    "convert": "a device's recording (.cwa, .gt3x, .bin, ActiLife CSV) as sitless CSV or NPZ",
+    "demo": "a simulated workday through the whole pipeline (no hardware)",
+    "record": "record a real sensor to a CSV/NPZ file",
+    "replay": "play a recording through the pipeline (prompts, store, MQTT)",
+    "report": "the weekly sitting report (terminal, JSON, HTML, PNG, MQTT)",
+    "run": "the daemon: sensor to prompts on your phone",
+    "scan": "find BLE sensors nearby and recognise their model",
+    "sensors": "list the supported sensor families and what each needs",
+    "simulate": "make a simulated thigh recording with its true postures",
+}
+
+
 class CommandError(UserError):
     """A user-facing failure: printed as one line on stderr, exit code 2, no traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """The modules of ``sitless.commands`` (one per subcommand), without importing them."""
+    names = set()
+    for folder in commands.__path__:
+        for entry in os.listdir(folder):
+            stem, dot, suffix = entry.partition(".")
+            if dot and suffix == "py" and not stem.startswith("_"):
+                names.add(stem)
+    return sorted(names)
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole parser; with ``lazy``, only ``only`` (if any) is imported and the other commands get a
+    placeholder with their summary line (enough for ``sitless --help`` and for choosing a command)."""
     parser = argparse.ArgumentParser(
         prog="sitless",
         description=DESCRIPTION,
@@ -52,10 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="more log output: -v debug lines of sitless, -vv also of the libraries (paho, bleak, asyncio)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
+    for name in command_names():
+        if lazy and name != only and name in SUMMARIES:
+            subparsers.add_parser(name, help=SUMMARIES[name], add_help=False)
             continue
-        module = importlib.import_module(f"sitless.commands.{module_info.name}")
+        module = importlib.import_module(f"sitless.commands.{name}")
         module.register(subparsers)
     return parser
 
@@ -63,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(verbose: int) -> None:
     """Info lines by default (prompts, connections, what to do next); ``-v`` adds sitless's debug
     lines; ``-vv`` also the libraries' debug output."""
+    import logging  # here, not at the top: `sitless --help` does not need it
+
     logging.basicConfig(
         level=logging.DEBUG if verbose >= 2 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -73,7 +111,8 @@ def configure_logging(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(argv), lazy=True)
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     if not getattr(args, "func", None):

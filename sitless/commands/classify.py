@@ -7,15 +7,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sitless import cohort_cli
-from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
-from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.cli import CommandError
 from sitless.commands._options import refuse_overwriting
-from sitless.config import ConfigError, load_config
-from sitless.firmware_bridge.recordings import RecordingError, iter_recording
-from sitless.posture_csv import write_posture_csv
+
+if TYPE_CHECKING:
+    from sitless.analysis.postures import PostureSeconds
 
 DESCRIPTION = """\
 Classify a thigh accelerometer recording into one posture per second: sitting, standing, walking,
@@ -25,10 +24,13 @@ The sensor may be on the front or side of the thigh, upside down or loose in a t
 upright direction is learned from your own walking (or from `sitless calibrate`). The same classifier
 runs live in `sitless run`; this command gives exactly the labels the daemon would have given.
 
-INPUT is .csv (timestamp,x,y,z; epoch seconds or ISO-8601 with Z/offset; g) or .npz (arrays t, xyz),
+INPUT is .csv (timestamp,x,y,z; epoch seconds or ISO-8601 with Z/offset) or .npz (arrays t, xyz),
 or a research device's own file, recognised from its content: Axivity .cwa, ActiGraph .gt3x or
 ActiLife raw CSV, GENEActiv .bin (see `sitless convert --help`).
-OUTPUT is CSV: timestamp,posture with one row per second, e.g. 2026-11-16T08:00:00Z,sitting.
+Accelerations are in g; a .csv or .npz in m/s^2 or milli-g is recognised from gravity (1 g at rest)
+and converted, with a warning that says so (--unit says the unit instead).
+OUTPUT is CSV: timestamp,posture with one row per second, e.g. 2026-11-16T08:00:00Z,sitting;
+or Parquet if its name ends in .parquet (columns timestamp, UTC seconds, and posture).
 A bad input row stops with an error naming the file and line.
 """
 
@@ -38,6 +40,7 @@ examples:
   sitless classify day.csv --out postures.csv --summary      ... and minutes per posture
   sitless classify week.npz --out week.csv --summary --json  the summary as JSON for scripts
   sitless classify day.csv --out postures.csv --no-calibration   ignore a saved calibration
+  sitless classify phone.csv --out postures.parquet --unit m/s^2 a phone export in m/s^2, to Parquet
 
 """
 
@@ -58,8 +61,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "input", nargs="*", metavar="INPUT",
         help="the recording: .csv, .npz, .cwa, .gt3x, .bin (or folders and patterns, with --out-dir)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out", type=Path, metavar="OUTPUT", help="postures to write, .csv or .parquet (one recording)"
     )
-    parser.add_argument("--out", type=Path, metavar="OUTPUT", help="postures CSV to write (one recording)")
+    parser.add_argument(
+        "--unit",
+        choices=("auto", "g", "m/s^2", "milli-g"),
+        default="auto",
+        help="unit of a .csv or .npz's accelerations (default: auto, recognised from gravity)",
+    )
     parser.add_argument("--summary", action="store_true", help="print minutes per posture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (implies --summary)")
     parser.add_argument("--config", type=Path, help="config file with a [classifier] table")
@@ -72,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `sitless classify --help` must not wait for numpy and the classifier.
+    from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
+    from sitless.analysis.postures import PostureSeconds
+    from sitless.config import ConfigError, load_config
+    from sitless.firmware_bridge.recordings import RecordingError, iter_recording
+    from sitless.posture_csv import write_posture_csv, write_posture_parquet
+
     try:
         settings = load_config(args.config).section("classifier", ClassifierSettings)
     except ConfigError as error:
@@ -100,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     parts: list[PostureSeconds] = []
     started = time.monotonic()
     try:
-        for chunk in iter_recording(args.input, CHUNK_SAMPLES):
+        # reuse_buffers: the classifier copies the little it keeps (the open second), so every chunk
+        # can be read into the same arrays (no page faults for fresh memory on each chunk).
+        for chunk in iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=True, unit=args.unit):
             parts.append(classifier.feed(chunk))
             if progress:
                 progress.advance(len(chunk))
@@ -114,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
     if not len(series):
         raise CommandError(f"{args.input}: no samples")
     try:
-        write_posture_csv(args.out, series)
+        if args.out.suffix.lower() == ".parquet":
+            write_posture_parquet(args.out, series)
+        else:
+            write_posture_csv(args.out, series)
+    except ImportError:
+        raise CommandError(f"{args.out}: Parquet needs pyarrow (pip install pyarrow); or write .csv") from None
     except OSError as error:
         raise CommandError(f"{args.out}: cannot write: {error.strerror}") from None
     if args.summary or args.json:
@@ -123,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(series: PostureSeconds, seconds: float, dropped: int, as_json: bool) -> None:
+    from sitless.analysis.postures import Posture
+
     minutes = series.minutes_per_posture()
     if as_json:
         print(
