@@ -68,11 +68,9 @@ def make_inputs(folder: Path, max_hours: float) -> dict[str, Path]:
 
 def derive(week: str, out: str, hours: str, iso: str) -> dict:
     """``hours`` of data from the week (copies shifted by a week beyond it) written to ``out``."""
-    import numpy as np
-
     from sitless.analysis.samples import SampleChunk
     from sitless.firmware_bridge.recordings import iter_recording, write_recording
-    from sitless.firmware_bridge.recordings_csv import HEADER
+    from sitless.firmware_bridge.recordings_csv import HEADER, format_csv_rows
 
     wanted = int(float(hours) * 3600 * RATE_HZ)
 
@@ -90,18 +88,13 @@ def derive(week: str, out: str, hours: str, iso: str) -> dict:
     if iso in ("None", "False", "Z"):
         write_recording(out, chunks(), iso=iso == "Z")
         return {}
-    # ISO with an offset: what a phone app in Central Europe exports (the writer makes only Z).
-    with open(out, "w") as handle:
-        handle.write(HEADER + "\n")
+    # ISO with an offset: what a phone app in Central Europe exports. The writer makes only Z, so the
+    # times are shifted by an hour and the Z replaced by +01:00.
+    with open(out, "wb") as handle:
+        handle.write((HEADER + "\n").encode())
         for chunk in chunks():
-            local = np.rint((chunk.t + 3600.0) * 1e3).astype(np.int64).astype("datetime64[ms]")
-            stamps = np.char.add(np.datetime_as_string(local, unit="ms"), iso)
-            axes = np.char.mod("%.5f", chunk.xyz.astype(np.float64))
-            rows = np.char.add(
-                np.char.add(stamps, ","), np.char.add(np.char.add(axes[:, 0], ","), axes[:, 1])
-            )
-            rows = np.char.add(np.char.add(rows, ","), axes[:, 2])
-            handle.write("\n".join(rows.tolist()) + "\n")
+            local = SampleChunk(chunk.t + 3600.0, chunk.xyz)
+            handle.write(format_csv_rows(local, iso=True).replace(b"Z,", iso.encode() + b","))
     return {}
 
 

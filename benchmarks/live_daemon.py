@@ -1,0 +1,287 @@
+"""The live path: CPU seconds per hour of 50 Hz data for the whole daemon, and where they go (issue 12).
+
+1. **Recorded BLE packets through the real daemon.** One hour of simulated thigh data at 50 Hz is
+   encoded once as the notifications a do-it-yourself board sends (the generic decoder's ``<hhh``
+   int16 records, 20 samples per packet, 1/4096 g per LSB) with their arrival times. A source hands
+   them to the real generic decoder and the real pipeline built by ``sitless.daemon.build_pipeline``
+   (classifier, SQLite store, alert policy, MQTT publisher against a private Mosquitto), as fast as it
+   takes them. CPU is the whole process's (``time.process_time``: the paho network thread included).
+2. **Its parts on the same packets**, each alone: the decoder, the classifier fed 20-sample packets
+   (engineer "classifier" owns it: measured, not changed here), the store's writes as the pipeline
+   makes them (one ``add_postures`` per completed second), and the policy.
+3. **What only wall time costs:** the live daemon's ticker wakes every ``TICK_S`` (0.25 s) whatever
+   the data (14,400 wake-ups an hour); its cost per wake-up is measured and multiplied. The simulator
+   (``sitless run --simulate``) is costed on its own, so its share is not mistaken for the daemon's.
+4. **Optionally, the real thing in real time** (``--realtime-s N``): ``sitless run --simulate`` (25 Hz)
+   against the private Mosquitto for N seconds; CPU from ``/proc`` between 10 s and the end (start-up
+   excluded), scaled to an hour.
+
+Targets: the whole daemon <= 5 s CPU per hour of 50 Hz data, the classifier alone <= 0.7 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RATE_HZ = 50.0
+PACKET_SAMPLES = 20
+LSB_G = 1.0 / 4096.0
+CHARACTERISTIC = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"
+HOUR_S = 3600.0
+
+
+def recorded_hour(seed: int) -> list[tuple[bytes, float]]:
+    """One hour of 50 Hz data from the middle of a simulated workday, as (notification, arrival time)."""
+    import numpy as np
+
+    from sitless.firmware_bridge.simulate import SimulationConfig, simulate
+
+    day = simulate(SimulationConfig(hours=2.0, rate_hz=RATE_HZ, seed=seed, schedule="workday")).samples
+    hour = day.slice(int(0.5 * HOUR_S * RATE_HZ), int(1.5 * HOUR_S * RATE_HZ))
+    counts = np.clip(np.rint(hour.xyz.astype(np.float64) / LSB_G), -32768, 32767).astype("<i2")
+    packets = []
+    for start in range(0, len(hour), PACKET_SAMPLES):
+        stop = min(start + PACKET_SAMPLES, len(hour))
+        packets.append((counts[start:stop].tobytes(), float(hour.t[stop - 1])))
+    return packets
+
+
+def decoder():
+    from sitless.firmware_bridge.decoders.generic import GenericDecoder, GenericProfile
+
+    profile = GenericProfile(
+        service_uuid="6e400001-b5a3-f393-e0a9-e50e24dcca9e",
+        characteristic_uuid=CHARACTERISTIC,
+        struct_format="<hhh",
+        scale=LSB_G,
+        rate_hz=RATE_HZ,
+    )
+    return GenericDecoder(profile=profile)
+
+
+def samples_of(decoded):
+    """The samples of one notification: decoders return events (``Samples``, ``Gap``...) since issue 10.3,
+    a ``SampleChunk`` before."""
+    from sitless.analysis.samples import SampleChunk
+
+    if isinstance(decoded, SampleChunk):
+        return decoded
+    chunks = [event.chunk for event in decoded if hasattr(event, "chunk")]
+    return chunks[0] if len(chunks) == 1 else SampleChunk.concat(chunks)
+
+
+class RecordedPackets:
+    """A ``SampleSource`` that decodes recorded notifications with the real decoder, as fast as taken."""
+
+    def __init__(self, packets: list[tuple[bytes, float]]) -> None:
+        self.packets = packets
+        self.name = "recorded BLE packets (generic <hhh, 50 Hz)"
+        self.sensor_id = "bench-thigh"
+        self.battery_percent: int | None = 90
+
+    async def chunks(self, start_at: float | None = None):
+        decode = decoder()
+        for index, (data, arrival) in enumerate(self.packets):
+            chunk = samples_of(decode.receive_data(CHARACTERISTIC, data, arrival))
+            if index % 64 == 0:
+                await asyncio.sleep(0)
+            yield chunk
+
+
+def write_config(folder: Path, url: str) -> Path:
+    path = folder / "config.toml"
+    path.write_text(f'[mqtt]\nurl = "{url}"\ndevice_id = "bench"\n\n[alerts]\ntimezone = "UTC"\n')
+    path.chmod(0o600)
+    return path
+
+
+def run_daemon(packets, folder: Path, url: str) -> dict:
+    """The real pipeline on the packets; CPU of the whole process (all threads)."""
+    from sitless.daemon import build_pipeline, load_settings, open_store, run_until_done
+
+    settings = load_settings(write_config(folder, url))
+    store = open_store(settings, folder / "sitless.db")
+    try:
+        pipeline = build_pipeline(settings, store, RecordedPackets(packets), device_id="bench", live=False)
+        cpu, wall = time.process_time(), time.perf_counter()
+        run_until_done(pipeline)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        prompts = pipeline.prompts_sent
+    finally:
+        store.close()
+    return {"cpu_s": cpu, "wall_s": wall, "prompts": prompts}
+
+
+def cost_of_parts(packets, folder: Path) -> dict:
+    """Each part alone on the same packets (CPU seconds for the hour)."""
+    from sitless.alerts.policy import AlertPolicy, AlertSettings
+    from sitless.analysis.classify import StreamingClassifier
+    from sitless.store import Store
+
+    parts: dict[str, float] = {}
+    decode = decoder()
+    cpu = time.process_time()
+    chunks = [samples_of(decode.receive_data(CHARACTERISTIC, data, arrival)) for data, arrival in packets]
+    parts["decoder"] = time.process_time() - cpu
+
+    classifier = StreamingClassifier()
+    cpu = time.process_time()
+    outputs = [classifier.feed(chunk) for chunk in chunks]
+    parts["classifier (20-sample packets)"] = time.process_time() - cpu
+    seconds = [out for out in outputs if len(out)]
+
+    store = Store.open(folder / "parts.db")
+    try:
+        cpu = time.process_time()
+        for series in seconds:
+            store.add_postures(series, "bench-thigh")
+        parts[f"store writes ({len(seconds)} add_postures)"] = time.process_time() - cpu
+    finally:
+        store.close()
+
+    policy = AlertPolicy(AlertSettings(timezone="UTC"))
+    cpu = time.process_time()
+    for series in seconds:
+        policy.receive(series)
+    parts["policy (per completed second)"] = time.process_time() - cpu
+    return parts
+
+
+def ticker_cost(wakeups: int = 2000) -> float:
+    """CPU of one live ticker wake-up: an asyncio timer firing and the tick body on a quiet policy."""
+    from sitless.alerts.policy import AlertPolicy, AlertSettings
+
+    policy = AlertPolicy(AlertSettings(timezone="UTC"))
+    now = time.time()
+
+    async def ticks() -> None:
+        for index in range(wakeups):
+            await asyncio.sleep(0.0001)
+            policy.tick(now + index * 0.25)
+
+    cpu = time.process_time()
+    asyncio.run(ticks())
+    return (time.process_time() - cpu) / wakeups
+
+
+def simulator_cost() -> float:
+    """CPU of simulating one hour at 50 Hz in the packets ``sitless run --simulate`` streams."""
+    from sitless.firmware_bridge.simulate import SimulationConfig, Simulator
+
+    simulator = Simulator(SimulationConfig(hours=1.0, rate_hz=RATE_HZ, seed=2))
+    cpu = time.process_time()
+    step = 60 * int(RATE_HZ) * 5
+    for n0 in range(0, simulator.n_samples, step):
+        simulator.sample_range(n0, min(n0 + step, simulator.n_samples))
+    return time.process_time() - cpu
+
+
+def realtime(seconds: float, folder: Path, url: str) -> float:
+    """``sitless run --simulate`` for ``seconds``; CPU per wall hour after the first 10 s (start-up)."""
+    script = Path(sys.executable).with_name("sitless")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "sitless"]
+    env = {**os.environ, "XDG_DATA_HOME": str(folder / "xdg"), "XDG_CONFIG_HOME": str(folder / "xdg")}
+    process = subprocess.Popen(
+        [
+            *command,
+            "run",
+            "--simulate",
+            "--config",
+            str(write_config(folder, url)),
+            "--store",
+            str(folder / "rt.db"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        time.sleep(10.0)
+        first, started = _cpu_of(process.pid), time.monotonic()
+        time.sleep(seconds)
+        last, ended = _cpu_of(process.pid), time.monotonic()
+    finally:
+        process.terminate()
+        process.wait(15)
+    return (last - first) / (ended - started) * HOUR_S
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the daemon (median)")
+    parser.add_argument(
+        "--realtime-s", type=float, default=0.0, help="also run `sitless run --simulate` this long"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from sitless.broker import start_private_broker
+    from sitless.pipeline import TICK_S
+
+    packets = recorded_hour(seed=4)
+    with tempfile.TemporaryDirectory(prefix="sitless-live-") as tmp:
+        broker = start_private_broker(Path(tmp) / "broker")
+        try:
+            runs = []
+            for index in range(args.repeats):
+                folder = Path(tmp) / f"run{index}"
+                folder.mkdir()
+                runs.append(run_daemon(packets, folder, broker.url))
+            parts = cost_of_parts(packets, Path(tmp))
+            tick = ticker_cost()
+            simulator = simulator_cost()
+            live = realtime(args.realtime_s, Path(tmp), broker.url) if args.realtime_s else None
+        finally:
+            broker.stop()
+    cpu = statistics.median(run["cpu_s"] for run in runs)
+    ticks_per_hour = HOUR_S / TICK_S
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\none hour of 50 Hz data, {len(packets):,} BLE packets of {PACKET_SAMPLES} samples; CPU s per hour of data"
+    )
+    each = ", ".join(f"{run['cpu_s']:.2f}" for run in runs)
+    print(
+        f"  whole daemon (decode, classify, store, policy, MQTT), median of {len(runs)}: {cpu:.2f} s "
+        f"(runs: {each}; {runs[0]['prompts']} prompts)"
+    )
+    for name, value in parts.items():
+        print(f"    {name:<40}{value:7.2f} s  ({100 * value / cpu:4.0f} %)")
+    rest = cpu - sum(parts.values())
+    print(f"    {'the rest (pipeline glue, MQTT, asyncio)':<40}{rest:7.2f} s  ({100 * rest / cpu:4.0f} %)")
+    print(
+        f"  + the live ticker: {tick * 1e6:.0f} us per wake-up x {ticks_per_hour:,.0f} wake-ups = "
+        f"{tick * ticks_per_hour:.2f} s per hour of wall time"
+    )
+    print(f"  = the live daemon on BLE: {cpu + tick * ticks_per_hour:.2f} s CPU per hour (target <= 5 s)")
+    print(
+        f"  not the daemon's: the simulator makes an hour at 50 Hz in {simulator:.2f} s CPU "
+        "(`sitless run --simulate` pays it)"
+    )
+    if live is not None:
+        print(
+            f"  `sitless run --simulate` (25 Hz) in real time for {args.realtime_s:.0f} s: {live:.1f} s CPU per hour"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
