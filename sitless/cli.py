@@ -39,6 +39,7 @@ SUMMARIES = {
     "classify": "per-second postures from a recording",
     "convert": "a device's recording (.cwa, .gt3x, .bin, ActiLife CSV) as sitless CSV or NPZ",
     "demo": "a simulated workday through the whole pipeline (no hardware)",
+    "notify": "send prompts to push services and the desktop (apprise), as an MQTT subscriber",
     "record": "record a real sensor to a CSV/NPZ file",
     "replay": "play a recording through the pipeline (prompts, store, MQTT)",
     "report": "the weekly sitting report (terminal, JSON, HTML, PNG, MQTT)",
