@@ -78,6 +78,12 @@ def sniff_format(path: os.PathLike | str) -> str:
     )
 
 
+#: Samples per byte of file, roughly, for a progress bar's total (CWA: 120 in a 512-byte block; GENEActiv:
+#: 300 in a page of about 3,750 bytes; GT3X: zip-compressed 12-bit records; CSV rows about 40 bytes).
+SAMPLES_PER_BYTE = {"cwa": 120 / 512, "geneactiv": 300 / 3750, "gt3x": 1 / 3, "actilife": 1 / 22, "csv": 1 / 40,
+                    "npz": 1 / 20}
+
+
 def iter_native(
     path: Path, kind: str, chunk_samples: int, on_error: str, problems: list[RecordingError] | None
 ) -> Iterator[SampleChunk]:

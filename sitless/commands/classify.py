@@ -112,7 +112,14 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting({"--out": args.out}, {"INPUT": args.input})
     size = args.input.stat().st_size
     show_progress = not args.no_progress and size >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
-    progress = _Progress(size, args.input.suffix.lower() == ".csv") if show_progress else None
+    if show_progress:
+        from sitless.firmware_bridge.recordings_native import SAMPLES_PER_BYTE, sniff_format
+
+        try:  # the file's format, not its name, says how many samples a byte holds
+            per_byte = SAMPLES_PER_BYTE[sniff_format(args.input)]
+        except RecordingError as error:
+            raise CommandError(str(error)) from None
+    progress = _Progress(size, per_byte) if show_progress else None
 
     classifier = StreamingClassifier(settings, calibration)
     parts: list[PostureSeconds] = []
@@ -174,11 +181,11 @@ def _print_summary(series: PostureSeconds, seconds: float, dropped: int, as_json
 
 
 class _Progress:
-    """A one-line progress bar on stderr; for NPZ (loaded whole) it counts samples, for CSV bytes read is
-    unknown to us, so it estimates from about 40 bytes per row."""
+    """A one-line progress bar on stderr counting samples against an estimate of the file's total (its
+    size times the format's samples per byte: the readers stream, so bytes read are not known here)."""
 
-    def __init__(self, size_bytes: int, is_csv: bool) -> None:
-        self.total = size_bytes / 40.0 if is_csv else size_bytes / 20.0
+    def __init__(self, size_bytes: int, samples_per_byte: float) -> None:
+        self.total = size_bytes * samples_per_byte
         self.done = 0
         self.last = 0.0
 
