@@ -18,7 +18,6 @@ See docs/classifier.md for the rules, their precedents and what cannot be told a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,76 +26,14 @@ from sitless.analysis.features import SecondAccumulator
 from sitless.analysis.labeller import SecondLabeller
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
+from sitless.analysis.settings import ClassifierSettings
+
+__all__ = ["ClassifierSettings", "StreamingClassifier", "classify"]
 
 #: The smoother votes over raw labels s-LOOKBACK_S .. s+LOOKAHEAD_S and waits for the later ones.
 LOOKBACK_S = 2
 LOOKAHEAD_S = 1
 _ABSENT = len(Posture)  # padding code that never votes
-
-
-@dataclass(frozen=True)
-class ClassifierSettings:
-    """TOML table ``[classifier]``. Defaults follow Acti4 (Skotte 2014) unless said otherwise."""
-
-    #: Thigh inclination (deg from the upright reference) above which the wearer sits or lies (Acti4: 45).
-    sit_inclination_deg: float = 45.0
-    #: Total SD (g, 2-s window) above which the thigh moves (Acti4 walk/cycle threshold on SD_x: 0.1 g).
-    move_sd_g: float = 0.1
-    #: A moving window whose largest |a| exceeds this has steps: heel strikes load the thigh with peaks
-    #: of 1.5-3 g while cycling turns it smoothly (peaks near 1.3 g). Seconds with steps teach the
-    #: upright reference, so this must not accept cycling.
-    step_peak_g: float = 1.6
-    #: Moving with the thigh inclined at least this much is cycling (Acti4: forward angle > 25 deg; seated
-    #: cycling averages 34 deg in HARTH) unless steps are seen.
-    cycle_min_inclination_deg: float = 25.0
-    #: Moving with more inclination than this is fidgeting while seated (Acti4 sits above 45 deg).
-    cycle_max_inclination_deg: float = 75.0
-    #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
-    #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
-    lying_rotation_deg: float = 65.0
-    #: Non-wear (analysis/nonwear.py). "Calm" = total SD (2-s window) below ``nonwear_sd_g``. Over the
-    #: calm part of the last ``nonwear_window_s`` seconds (at least ``nonwear_min_still_s``), a worn
-    #: thigh's per-second means drift by at least ``nonwear_min_drift_g`` (SD, g) beyond white noise
-    #: (sway, breathing, pulse); a calm sensor whose drift is below that by ``z`` standard errors is off
-    #: the body. ``z`` is ``nonwear_flat_z`` when it lies on a face (gravity within ``nonwear_flat_deg``
-    #: of a sensor axis, as on a desk) and the stricter ``nonwear_tilted_z`` otherwise (a charger).
-    nonwear_sd_g: float = 0.05
-    nonwear_window_s: int = 120
-    nonwear_min_still_s: int = 5
-    nonwear_min_drift_g: float = 0.0022
-    nonwear_flat_deg: float = 5.0
-    nonwear_flat_z: float = 0.0
-    nonwear_tilted_z: float = 3.0
-    #: The quick flat-face test (``nonwear_flat_z``) applies only to a calm spell that may follow a
-    #: put-down: the sensor turned by more than ``nonwear_putdown_deg`` since the calm second before the
-    #: movement, or the movement lasted more than ``nonwear_putdown_move_s`` seconds. A fidget (a few
-    #: degrees, a few seconds) is not a put-down: a still sitter after one is judged by the strict test.
-    nonwear_putdown_deg: float = 30.0
-    nonwear_putdown_move_s: int = 10
-    #: Acti4's long-stillness rule: SD below this for ``long_still_min`` minutes is non-wear from then on.
-    long_still_sd_g: float = 0.01
-    long_still_min: float = 90.0
-    #: Re-learn the reference after this many seconds of non-wear (the sensor was taken off and put back).
-    relearn_after_nonwear_s: int = 60
-    #: ... or after a data gap this long (the sensor may have been taken off while out of range).
-    relearn_after_gap_min: float = 30.0
-    #: Walking seconds the upright reference averages over, and how many are needed before it is used.
-    reference_walk_s: int = 30
-    reference_min_walk_s: int = 4
-    #: The thigh's front direction is learned from the first ``forward_learn_after_upright_s`` seconds
-    #: of each sedentary spell entered from upright (sitting down); lying is told from sitting once
-    #: ``forward_min_sedentary_s`` such seconds have been seen since the sensor was put on.
-    forward_learn_after_upright_s: int = 10
-    forward_min_sedentary_s: int = 8
-
-    def __post_init__(self) -> None:
-        for name in ("move_sd_g", "nonwear_sd_g", "long_still_sd_g", "long_still_min"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.sit_inclination_deg < 90:
-            raise ValueError(f"sit_inclination_deg must be between 0 and 90, got {self.sit_inclination_deg}")
-        if self.reference_walk_s < self.reference_min_walk_s or self.reference_min_walk_s < 1:
-            raise ValueError("need 1 <= reference_min_walk_s <= reference_walk_s")
 
 
 class StreamingClassifier:
@@ -106,9 +43,8 @@ class StreamingClassifier:
     samples are ``UNKNOWN``. Labels do not depend on how the input was chunked.
     """
 
-    def __init__(
-        self, settings: ClassifierSettings = ClassifierSettings(), calibration: Calibration | None = None
-    ):
+    def __init__(self, settings: ClassifierSettings | None = None, calibration: Calibration | None = None):
+        settings = settings if settings is not None else ClassifierSettings()
         self.settings = settings
         self._accumulator = SecondAccumulator()
         self._labeller = SecondLabeller(settings, calibration)
@@ -124,6 +60,15 @@ class StreamingClassifier:
     def reference_up(self) -> np.ndarray | None:
         """The upright reference in use (unit vector, sensor frame), or None if not learned yet."""
         return self._labeller.current_up()
+
+    def feed_temperature(self, timestamps: np.ndarray, celsius: np.ndarray) -> None:
+        """Optional evidence of wear: the sensor's temperature (epoch seconds, deg C), from sensors that
+        report it (Movesense, MetaMotion, Thingy:52, micro:bit). A still sensor colder than skin
+        (``skin_min_celsius``) is off the body within seconds; one at skin temperature is worn however
+        still it is. A reading counts for the seconds labelled after it was fed (feed it with the
+        samples of the same time, as decoders emit them; live and offline then agree). Without
+        readings the classifier waits for long stillness instead (docs/classifier.md, non-wear)."""
+        self._labeller.temperature.add(timestamps, celsius)
 
     def feed(self, chunk: SampleChunk) -> PostureSeconds:
         first, sums = self._accumulator.push(chunk)
@@ -142,7 +87,7 @@ class StreamingClassifier:
 
 def classify(
     samples: SampleChunk | Iterable[SampleChunk],
-    settings: ClassifierSettings = ClassifierSettings(),
+    settings: ClassifierSettings | None = None,
     calibration: Calibration | None = None,
     *,
     chunk_samples: int = 360_000,

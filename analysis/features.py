@@ -23,10 +23,12 @@ QUANTUM = 4096.0
 #: Accelerations are clipped to +-8 g (the common thigh-sensor range) so quantised values fit 16 bits.
 CLIP_G = 8.0
 
-#: Columns of a per-second row: sample count, sums of x, y, z and of their squares (in g and g^2), and
-#: the largest |a| (g) in the second.
-N, SX, SY, SZ, SXX, SYY, SZZ, MAXM = range(8)
-N_COLUMNS = 8
+#: Columns of a per-second row: sample count, sums of x, y, z and of their squares (in g and g^2), the
+#: largest |a| (g) in the second, and the sum of |a| (g; each |a| rounded to the quantum, so the sum is
+#: exact too). |a|^2 summed is SXX + SYY + SZZ: with SM it gives the SD of the magnitude, which tells a
+#: swinging thigh (walking: the direction changes) from one loaded along its length (pedalling).
+N, SX, SY, SZ, SXX, SYY, SZZ, MAXM, SM = range(9)
+N_COLUMNS = 9
 
 
 def second_rows(
@@ -50,9 +52,12 @@ def second_rows(
     rows[present, N] = n
     rows[present, SX : SZ + 1] = np.add.reduceat(q, starts, axis=1, dtype=accumulate).T / QUANTUM
     rows[present, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=1).T / (QUANTUM * QUANTUM)
-    magnitude2 = squares[0] + squares[1]
-    magnitude2 += squares[2]
-    rows[present, MAXM] = np.sqrt(np.maximum.reduceat(magnitude2, starts)) / QUANTUM
+    magnitude = squares[0] + squares[1]
+    magnitude += squares[2]
+    np.sqrt(magnitude, out=magnitude)
+    rows[present, MAXM] = np.maximum.reduceat(magnitude, starts) / QUANTUM
+    np.rint(magnitude, out=magnitude)  # integers below 2**16: exact sums in any order
+    rows[present, SM] = np.add.reduceat(magnitude, starts) / QUANTUM
     return rows
 
 
@@ -93,9 +98,9 @@ def _one_second_row(xyz: np.ndarray) -> np.ndarray:
     row[N] = n
     row[SX : SZ + 1] = q.sum(axis=1, dtype=np.float32 if n <= 256 else np.float64) / QUANTUM
     row[SXX : SZZ + 1] = squares.sum(axis=1) / (QUANTUM * QUANTUM)
-    magnitude2 = squares[0] + squares[1]
-    magnitude2 += squares[2]
-    row[MAXM] = np.sqrt(magnitude2.max()) / QUANTUM
+    magnitude = np.sqrt((squares[0] + squares[1]) + squares[2])
+    row[MAXM] = magnitude.max() / QUANTUM
+    row[SM] = np.rint(magnitude).sum() / QUANTUM
     return row
 
 

@@ -6,18 +6,14 @@ sums, run lengths, the reference windows) makes the result independent of batch 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sitless.analysis import features as F
 from sitless.analysis.calibration import Calibration
-from sitless.analysis.nonwear import NonwearDetector
+from sitless.analysis.nonwear import NonwearDetector, TemperatureTrack
 from sitless.analysis.postures import Posture
 from sitless.analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
-
-if TYPE_CHECKING:
-    from sitless.analysis.classify import ClassifierSettings
+from sitless.analysis.settings import ClassifierSettings
 
 _NO_UNITS = np.zeros((0, 3), np.int64)  # stands in for vectors when no second contributes
 
@@ -31,6 +27,7 @@ class SecondLabeller:
         self.calibration_up = calibration.up_vector() if calibration is not None else None
         self._previous = np.zeros(F.N_COLUMNS)  # sums of the second before the batch
         self._nonwear = NonwearDetector(settings)
+        self.temperature = TemperatureTrack(settings.temperature_valid_s)
         self._last_worn = -(2**62)  # absolute second of the latest worn second
         self._nonwear_cumulative = 0  # nonwear seconds seen so far (for run counts across batches)
         self._nonwear_last_worn = 0  # nonwear count through the latest worn second
@@ -41,8 +38,12 @@ class SecondLabeller:
             None  # the latest learned upright direction, kept across re-mounts
         )
         self._last_upright = -(2**62)
+        self._last_not_step: int | None = None  # latest second that was not a step (run length)
+        self._last_moving = -(2**62)  # latest worn moving second, and latest cycling one (never equal
+        self._last_cycling = -(2**62) - 1  # before any cycling)
         self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
         self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
+        self._cos_coast_min = np.cos(np.radians(settings.coast_min_inclination_deg))
         self._cos_cycle_max = np.cos(np.radians(settings.cycle_max_inclination_deg))
         self._cos_lying = np.cos(np.radians(settings.lying_rotation_deg))
 
@@ -120,6 +121,8 @@ class SecondLabeller:
         window[1:] += sums[:-1]
         window[0, F.MAXM] = max(sums[0, F.MAXM], self._previous[F.MAXM])
         window[1:, F.MAXM] = np.maximum(sums[1:, F.MAXM], sums[:-1, F.MAXM])
+        # The smaller of the two seconds' peaks: heel strikes keep coming, a bump is one peak.
+        both_peak = np.minimum(sums[:, F.MAXM], np.concatenate(([self._previous[F.MAXM]], sums[:-1, F.MAXM])))
         self._previous = sums[-1].copy()
 
         has_data = sums[:, F.N] > 0
@@ -136,16 +139,33 @@ class SecondLabeller:
         gravity = own / np.maximum(norm, 1e-9)[:, None]
 
         # --- non-wear (see analysis/nonwear.py) -------------------------------------------------------
-        nonwear = self._nonwear.detect(first, sums, sd_total, gravity, has_sd)
+        celsius = self.temperature.at(first, n_seconds) if self.temperature else None
+        nonwear = self._nonwear.detect(first, has_data, has_sd, sd_total, celsius)
         worn = has_data & ~nonwear
 
         resets = self._remounts(first, seconds, worn, nonwear)
 
         # --- upright reference from steps (rotation invariant) ---------------------------------------
         moving = has_sd & (sd_total > s.move_sd_g)
-        steps = worn & moving & (window[:, F.MAXM] > s.step_peak_g)
-        step_units = quantise_units(gravity) if steps.any() else _NO_UNITS
-        walk_sums, walk_counts = self._walks.update(steps, step_units, resets)
+        # Steps swing the thigh: its direction changes far more than its length (real walking: the SD
+        # of |a| is 0.55 of the vector's SD, median). Pedalling and vehicles load the thigh along its
+        # length (real cycling: 0.81): before a reference is known, such peaks are not taken for walking.
+        magnitude_var = _sum3(window[:, F.SXX : F.SZZ + 1]) / safe - (window[:, F.SM] / safe) ** 2
+        swings = magnitude_var < (s.step_swing_ratio**2) * _sum3(variance)
+        steps = worn & moving & (both_peak > s.step_peak_g)
+        swinging_steps = steps & swings
+        # Only sustained walking teaches (gait goes on; a bump or a hard pedal stroke does not): the
+        # step second must end a run of ``step_sustained_s`` step seconds. The swing is not required
+        # here: how much a thigh swings relative to its loading depends on where the sensor sits (near
+        # the knee 0.46-0.63, a phone high in a pocket 0.58-0.82), and a sensor that never teaches is
+        # read against a guess all day (docs/classifier.md: what this costs real cycling).
+        if self._last_not_step is None:
+            self._last_not_step = first - 1
+        last_not_step = last_index_where(~steps, first, self._last_not_step)
+        self._last_not_step = int(last_not_step[-1])
+        teaches = steps & (seconds - last_not_step >= s.step_sustained_s)
+        step_units = quantise_units(gravity) if teaches.any() else _NO_UNITS
+        walk_sums, walk_counts = self._walks.update(teaches, step_units, resets)
         walk_sums = walk_sums.astype(np.float64)  # int64 squares of long sums would overflow
         learned = walk_counts >= s.reference_min_walk_s
         up = walk_sums / np.maximum(np.sqrt(_dot(walk_sums, walk_sums)), 1.0)[:, None]
@@ -186,16 +206,29 @@ class SecondLabeller:
         reference_known = learned | (self.calibration_up is not None)
         cycling = (
             moving
-            & (reference_known | ~steps)
+            & (reference_known | ~swinging_steps)
             & (cos_incl <= self._cos_cycle_min)
             & (cos_incl > self._cos_cycle_max)
+        )
+        # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a
+        # still second inclined like a thigh on a saddle (Acti4's 25 deg: standing thighs stay below it,
+        # real ones 99 % under 22 deg) after cycling (the latest moving second) is still cycling.
+        last_moving = last_index_where(worn & moving, first, self._last_moving)
+        last_cycling = last_index_where(worn & cycling, first, self._last_cycling)
+        self._last_moving, self._last_cycling = int(last_moving[-1]), int(last_cycling[-1])
+        coasting = (
+            worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
         )
         labels[seated] = Posture.SITTING
         labels[seated & lying] = Posture.LYING
         labels[moving & ~seated] = Posture.WALKING
-        labels[cycling] = Posture.CYCLING
-        # Before a reference is known, steps are the better evidence of walking than the guessed angle.
-        labels[steps & ~reference_known & (cos_incl > self._cos_cycle_max)] = Posture.WALKING
+        labels[cycling | coasting] = Posture.CYCLING
+        # Before a reference is known, steps are the better evidence of walking than the guessed angle:
+        # swinging steps whatever the angle says, and any steps where the guess says "seated".
+        guessed = ~reference_known
+        labels[guessed & ((swinging_steps & (cos_incl > self._cos_cycle_max)) | (steps & seated))] = (
+            Posture.WALKING
+        )
         labels[nonwear] = Posture.NONWEAR
         labels[~has_data] = Posture.UNKNOWN
         return labels

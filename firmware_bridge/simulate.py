@@ -66,7 +66,7 @@ class SimulationConfig:
     mounting: str = "front"
     start: float = DEFAULT_START
     schedule: str = "workday"
-    noise_g: float = 0.01
+    noise_g: float = 0.0025  # real MPU-6050 at rest: 0.004 g total SD, 0.0023 g per axis (docs/simulator.md)
     gain_error: float = 0.02
     offset_g: float = 0.02
     jitter_s: float = 0.002

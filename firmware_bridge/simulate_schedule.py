@@ -155,7 +155,7 @@ class ScheduleBuilder:
                 part = left
             phi = float(np.clip(episode_phi + rng.normal(0, 3.0), 66.0, 98.0))
             psi = float(np.clip(rng.normal(0, 12.0), -35.0, 35.0))
-            begin = self._segment(Posture.SITTING, part, phi, psi, sway=0.5, extra_noise=0.002)
+            begin = self._segment(Posture.SITTING, part, phi, psi, sway=0.5, extra_noise=0.005)
             self._fill_events(
                 begin,
                 begin + part,
@@ -172,7 +172,7 @@ class ScheduleBuilder:
         rng, p = self.rng, self.person
         phi = float(np.clip(rng.normal(p.stand_phi, 3.0), 1.0, 15.0))
         psi = float(rng.normal(0.0, 15.0))
-        begin = self._segment(Posture.STANDING, seconds, phi, psi, sway=1.0, extra_noise=0.005)
+        begin = self._segment(Posture.STANDING, seconds, phi, psi, sway=1.0, extra_noise=0.008)
         self._fill_events(
             begin,
             begin + seconds,

@@ -13,7 +13,7 @@ Model, in the thigh frame (x = knee to hip, z = out of the front of the thigh):
   and temporary events (fidgets, weight shifts, a bouncing heel);
 * the accelerometer reads the specific force ``u * (1 + bounce) + r/g * (phi'' d + phi'^2 x) + impact x``:
   gravity, the body's vertical bounce at the step frequency, the tangential and centripetal acceleration
-  of a point ``r`` = 0.15 m below the hip joint (``d`` is the swing direction) and heel-strike impacts along
+  of a point ``r`` = 0.25 m below the hip joint (``d`` is the swing direction) and heel-strike impacts along
   the long axis;
 * between two poses the angles move smoothly (a quintic ease) over the transition time.
 """
@@ -26,7 +26,12 @@ from sitless.analysis.postures import Posture
 from sitless.firmware_bridge.simulate_schedule import Schedule
 
 STANDARD_GRAVITY = 9.80665
-THIGH_RADIUS_M = 0.15
+#: Distance of the sensor from the hip joint: mid-thigh (activPAL's place, 0.2-0.25 m); HuGaDB's sensors
+#: sit just above the knee (about 0.4 m) and see larger walking accelerations. With the sharper swing
+#: (second harmonic 0.3) pedalling gets the real SD (0.39 vs 0.37 g) and peaks (1.5 g) of HuGaDB's
+#: cycling; the old 0.15 m gave it 0.23 g (docs/simulator.md).
+THIGH_RADIUS_M = 0.25
+WALK_HARMONIC = 0.3
 _WALK = int(Posture.WALKING)
 _TWO_PI = 2.0 * np.pi
 
@@ -67,7 +72,7 @@ def _pose(s: Schedule, seg: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np
     if len(swinging):
         sg, a = seg[swinging], amp[swinging]
         cyc = _TWO_PI * ((s.freq[sg] * tau[swinging] + s.phase[sg]) % 1.0)  # small arguments: fast, exact
-        harmonic = np.where(s.posture[sg] == _WALK, 0.15, 0.0)
+        harmonic = np.where(s.posture[sg] == _WALK, WALK_HARMONIC, 0.0)
         phi[swinging] += a * (np.sin(cyc) + harmonic * np.sin(2.0 * cyc + 0.5))
         psi[swinging] += 0.12 * a * np.sin(cyc + 1.0)
     sway = s.sway[seg]

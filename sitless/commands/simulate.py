@@ -92,7 +92,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="disconnects, each losing 5-120 s",
     )
     parser.add_argument(
-        "--noise", type=float, default=0.01, metavar="G", help="white noise SD per axis (default 0.01 g)"
+        "--noise",
+        type=float,
+        default=SimulationConfig.noise_g,
+        metavar="G",
+        help=f"white noise SD per axis (default {SimulationConfig.noise_g} g, a real MEMS sensor at rest)",
     )
     parser.add_argument(
         "--iso", action="store_true", help="CSV timestamps as ISO-8601 UTC instead of epoch seconds"

@@ -36,19 +36,30 @@ def sit_upright_agreement(predicted: PostureSeconds, truth: PostureSeconds) -> f
     return float((sedentary(ours) == sedentary(true))[worn].mean())
 
 
-def still_sensor(seconds: float, rate_hz: float, up: tuple[float, float, float], start: float, seed: int = 0):
-    """A sensor lying still (white noise only, 0.01 g like the simulator), gravity along ``up``."""
+#: White noise of a real MEMS thigh sensor at rest, per axis (HuGaDB's MPU-6050: 0.004 g total SD).
+REST_NOISE_G = 0.0025
+
+
+def still_sensor(
+    seconds: float,
+    rate_hz: float,
+    up: tuple[float, float, float],
+    start: float,
+    seed: int = 0,
+    noise_g: float = REST_NOISE_G,
+):
+    """A sensor lying still (white noise only), gravity along ``up``."""
     rng = np.random.default_rng(seed)
     n = int(seconds * rate_hz)
     t = start + np.arange(n) / rate_hz
     up_vector = np.asarray(up, float) / np.linalg.norm(up)
-    xyz = up_vector + rng.normal(0.0, 0.01, (n, 3))
+    xyz = up_vector + rng.normal(0.0, noise_g, (n, 3))
     return SampleChunk(t, xyz.astype(np.float32))
 
 
 def worn_still(seconds: float, rate_hz: float, up: tuple[float, float, float], start: float, seed: int = 0):
-    """A still but worn sensor: white noise plus 4 mg of slow postural sway (0.23 Hz)."""
-    chunk = still_sensor(seconds, rate_hz, up, start, seed)
+    """A still but worn sensor: noise and tremor (0.01 g per axis) plus 4 mg of slow sway (0.23 Hz)."""
+    chunk = still_sensor(seconds, rate_hz, up, start, seed, noise_g=0.01)
     sway = (0.004 * np.sin(2 * np.pi * 0.23 * (chunk.t - start))).astype(np.float32)
     chunk.xyz[:, 0] += sway
     chunk.xyz[:, 1] -= sway

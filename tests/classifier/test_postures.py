@@ -32,20 +32,15 @@ def test_the_slowest_and_fastest_rates_work(rate_hz):
     assert sit_upright_agreement(classify(day.samples), day.truth) >= 0.98
 
 
-@pytest.mark.parametrize("up", [(0, 0, 1), (0, 0, -1), (0, 1, 0), (-1, 0, 0), (0.02, 0.03, -1)])
-def test_a_sensor_put_down_flat_is_nonwear_within_seconds_and_never_sitting_after(up):
-    desk = still_sensor(600, 25.0, up, start=1_800_000_000.0)
+@pytest.mark.parametrize("up", [(0, 0, 1), (0, 0, -1), (0, 1, 0), (-1, 0, 0), (0.3, -0.5, 0.8)])
+def test_a_sensor_at_rest_is_nonwear_after_the_wait_at_any_orientation_and_stays_so(up):
+    """A desk or a charger: only the sensor's noise. The first minutes keep the posture the
+    orientation suggests (a still sitter is never called off the body sooner); then non-wear."""
+    desk = still_sensor(1200, 25.0, up, start=1_800_000_000.0)
     codes = classify(desk).codes
-    evidence = ClassifierSettings().nonwear_min_still_s  # seconds of stillness needed before deciding
-    assert (codes[evidence:] == Posture.NONWEAR).all()
-
-
-def test_a_charger_at_an_odd_angle_is_nonwear_after_the_long_window_and_only_then_could_be_sitting():
-    charger = still_sensor(900, 25.0, (0.3, -0.5, 0.8), start=1_800_000_000.0)
-    codes = classify(charger).codes
-    window = ClassifierSettings().nonwear_window_s
-    assert (codes[window:] == Posture.NONWEAR).all()
-    assert np.isin(codes, [Posture.SITTING, Posture.LYING]).mean() < window / 900
+    wait = int(ClassifierSettings().nonwear_still_min * 60)
+    assert not (codes[: wait - 2] == Posture.NONWEAR).any()
+    assert (codes[wait + 3 :] == Posture.NONWEAR).all()
 
 
 def test_seconds_without_samples_are_unknown_and_seconds_with_samples_never_are():
@@ -66,17 +61,17 @@ def test_irregular_timestamps_do_not_change_the_result_much():
 
 
 def _stitched_remount() -> tuple[SampleChunk, PostureSeconds, int]:
-    """Two hours worn on the front, 10 min on a desk, then two hours upside down."""
+    """Two hours worn on the front, 15 min on a desk, then two hours upside down."""
     first = simulated(hours=2.0, rate_hz=25.0, mounting="front", seed=2)
     second = simulated(hours=2.0, rate_hz=25.0, mounting="upside_down", seed=4)
     desk_start = float(np.ceil(first.samples.t[-1])) + 1.0
-    desk = still_sensor(600, 25.0, (0, 0, 1), start=desk_start)
-    shift = desk_start + 601.0 - float(second.truth.start)
+    desk = still_sensor(900, 25.0, (0, 0, 1), start=desk_start)
+    shift = desk_start + 901.0 - float(second.truth.start)
     later = SampleChunk(second.samples.t + shift, second.samples.xyz)
     truth = PostureSeconds.concat(
         [
             first.truth,
-            PostureSeconds(int(desk_start), np.full(600, Posture.NONWEAR, np.int8)),
+            PostureSeconds(int(desk_start), np.full(900, Posture.NONWEAR, np.int8)),
             PostureSeconds(second.truth.start + int(shift), second.truth.codes),
         ]
     )

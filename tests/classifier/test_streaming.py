@@ -14,7 +14,7 @@ from .conftest import simulated, still_sensor
 
 
 def _lively_recording() -> SampleChunk:
-    """12 minutes with walking, sitting, standing, gaps, lost packets, then a desk (non-wear) and back.
+    """26 minutes with walking, sitting, standing, gaps, lost packets, then a desk (non-wear) and back.
 
     Built from the simulator's office day (which starts with a walk and a bike ride) plus a sensor put
     down on a desk, so every stage of the classifier (reference learning, non-wear, re-mounting,
@@ -24,9 +24,9 @@ def _lively_recording() -> SampleChunk:
     )
     samples = day.samples
     first_part = samples.slice(0, len(samples) // 2)
-    desk = still_sensor(90, 12.5, (0.0, 0.0, 1.0), start=float(first_part.t[-1]) + 0.08)
+    desk = still_sensor(660, 12.5, (0.0, 0.0, 1.0), start=float(first_part.t[-1]) + 0.08)
     rest = samples.slice(len(samples) // 2, len(samples))
-    shifted = SampleChunk(rest.t + 95.0, rest.xyz)
+    shifted = SampleChunk(rest.t + 665.0, rest.xyz)
     return SampleChunk.concat([first_part, desk, shifted])
 
 
