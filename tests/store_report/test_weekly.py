@@ -206,6 +206,8 @@ def test_a_workday_through_the_real_classifier_and_store_reports_close_to_the_tr
 
     Looser tolerance, because the classifier is not perfect: sitting within 2 %, breaks within 2,
     bouts of 30 min or more within 1, the longest bout within 15 min (a fidget read as standing splits it).
+    Sitting may also include the first ``nonwear_still_min`` minutes of the desk spell: non-wear waits
+    that long so that a still sitter is never called off the body (docs/classifier.md, non-wear).
     """
     from sitless.analysis.classify import classify
     from sitless.firmware_bridge.simulate import SimulationConfig, simulate
@@ -220,7 +222,15 @@ def test_a_workday_through_the_real_classifier_and_store_reports_close_to_the_tr
         store_in_hourly_chunks(store, recording.truth)
         want = build_weekly_report(store, "2026-W47", TZ)["days"][0]
     assert want["sitting_min"] > 300 and want["breaks"] >= 5, "the workday has sitting and breaks to find"
-    assert got["sitting_min"] == pytest.approx(want["sitting_min"], rel=0.02)
+    from sitless.analysis.classify import ClassifierSettings
+    from sitless.analysis.postures import Posture
+
+    off = np.flatnonzero(np.diff(np.r_[0, (recording.truth.codes == Posture.NONWEAR).astype(int), 0]))
+    wait_s = ClassifierSettings().nonwear_still_min * 60
+    desk_allowance_min = (
+        sum(min(end - begin, wait_s) for begin, end in zip(off[::2], off[1::2], strict=True)) / 60
+    )
+    assert 0.98 * want["sitting_min"] <= got["sitting_min"] <= 1.02 * want["sitting_min"] + desk_allowance_min
     assert abs(got["breaks"] - want["breaks"]) <= 2
     assert abs(got["bouts_30min"] - want["bouts_30min"]) <= 1
     assert got["longest_bout_min"] == pytest.approx(want["longest_bout_min"], abs=15)
