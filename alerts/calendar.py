@@ -149,6 +149,10 @@ def merge(spans: list[tuple[float, float]]) -> list[BusyInterval]:
 
 
 # --------------------------------------------------------------------------- the edge
+def _is_url(source: str) -> bool:
+    return urlsplit(source).scheme in ("http", "https", "webcal")
+
+
 @dataclass
 class _Copy:
     data: bytes
@@ -178,11 +182,24 @@ class CalendarFeeds:
         self.version = 0
 
     def check(self) -> None:
-        """Read every calendar now; raise ``CalendarError`` for a missing or broken local file."""
+        """Read every calendar now; raise ``CalendarError`` for a missing or broken local file.
+
+        A URL that fails now is logged and tried again at every refresh: a calendar server that is down
+        must not keep the daemon from starting (there is no last good copy yet, so no meeting is known).
+        """
         now = self._clock()
         for source in self.settings.ics:
-            data = self._read(source)
-            busy_intervals(data, now, now + 86400, zone=self.zone, source=source)
+            try:
+                data = self._read(source)
+                busy_intervals(data, now, now + 86400, zone=self.zone, source=source)
+            except CalendarError as error:
+                if not _is_url(source):
+                    raise
+                log.warning(
+                    "calendar: %s; no meetings known from it until it answers (tried again every %g min)",
+                    error, self.settings.refresh_min,
+                )  # fmt: skip
+                continue
             with self._lock:
                 self._copies[source] = _Copy(data, now)
                 self.version += 1
@@ -228,7 +245,7 @@ class CalendarFeeds:
 
     def _read(self, source: str) -> bytes:
         parts = urlsplit(source)
-        if parts.scheme in ("http", "https", "webcal"):
+        if _is_url(source):
             url = "https" + source[len("webcal") :] if parts.scheme == "webcal" else source
             request = urllib.request.Request(url, headers={"User-Agent": "sitless calendar"})
             try:

@@ -178,7 +178,11 @@ def test_an_unreachable_url_keeps_the_last_good_copy_and_says_so(caplog):
         assert len(feeds.busy(*window)) == 1
     finally:
         server.close()
+    down = CalendarFeeds(CalendarSettings(ics=[server.url]), BERLIN)
+    down.check()  # a server that is down at start does not stop the daemon: no meetings known yet
+    assert down.busy(*window) == []
     lines = [r.getMessage() for r in caplog.records]
+    assert any("no meetings known from it until it answers" in line for line in lines), lines
     assert any("HTTP 503" in line and "copy from 10 min ago" in line for line in lines), lines
     assert any("not an iCalendar file" in line for line in lines), lines
     assert all("s3cret-token" not in line for line in lines)  # the secret address is a password
