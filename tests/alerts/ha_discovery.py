@@ -1,10 +1,12 @@
 """Home Assistant's MQTT device-discovery schema, written out as Home Assistant documents it.
 
 Why not Home Assistant's own code: its schemas live in ``homeassistant.components.mqtt``
-(``abbreviations.py`` and each platform's ``DISCOVERY_SCHEMA``), and importing them needs Home Assistant
-core, which needs Python 3.13 or newer (sitless supports 3.11). ``pip install homeassistant`` (2026.11) in a
-separate Python 3.13 virtualenv on this machine was still resolving its dependencies when the ten
-minutes allowed for it ran out, before installing anything: far beyond this suite's budget of seconds.
+(``abbreviations.py`` and each platform's ``DISCOVERY_SCHEMA``) and import Home Assistant core. The
+release the issue was checked with, 2026.11, requires Python >= 3.14.2 (every release since 2026.3 does);
+the newest Python on these machines is 3.13.0, on which PyPI offers at most 2025.4.4, a release from
+before ``object_id`` was even deprecated, so it could not check what matters here. A plain
+``pip install homeassistant`` in a Python 3.13 virtualenv spent its ten minutes backtracking through
+versions without installing anything. Either way far beyond this suite's budget of seconds.
 So the schema is written here from the documentation of the MQTT integration (integrations/mqtt,
 "Discovery" and each platform page, 2026.11): abbreviations expanded, then each component checked
 against its platform's options, requireds and value rules (the sensor rules of HA's sensor/__init__.py).
