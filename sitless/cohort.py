@@ -299,7 +299,37 @@ def write_table(out_dir: Path, rows: list[dict], name: str = TABLE) -> Path:
     path = out_dir / name
     with private_output(path) as handle:
         handle.write(text.getvalue().encode())
+    _write_parquet(path.with_suffix(".parquet"), rows)
     return path
+
+
+#: Parquet types of the columns: days as dates, minutes as floats, counts as integers.
+_INTEGER_COLUMNS = ("sitting_bouts_30min", "breaks")
+
+
+def _write_parquet(path: Path, rows: list[dict]) -> None:
+    """The same table as Parquet, typed, for pandas, polars, DuckDB or R (when pyarrow is installed:
+    everywhere but 32-bit ARM, where sitless does without it and the CSV is the table)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    from sitless.firmware_bridge.private_files import private_output
+
+    columns = {}
+    for name in COLUMNS:
+        values = [row[name] for row in rows]
+        if name in ("participant", "source_file"):
+            columns[name] = pa.array(values, pa.string())
+        elif name == "day":
+            columns[name] = pa.array([dt.date.fromisoformat(v) for v in values], pa.date32())
+        elif name in _INTEGER_COLUMNS:
+            columns[name] = pa.array(values, pa.int32())
+        else:
+            columns[name] = pa.array(values, pa.float64())
+    with private_output(path) as handle:
+        pq.write_table(pa.table(columns), handle)
 
 
 def recording_table(summaries: list[dict]) -> str:

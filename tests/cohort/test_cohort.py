@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from sitless.cli import main
@@ -86,6 +87,10 @@ def test_workers_shards_and_a_dask_cluster_give_the_same_cohort_table(study, clu
 
     rows = list(csv.DictReader(reference.splitlines()))
     assert tuple(rows[0]) == COLUMNS
+    parquet = pq.read_table(tmp_path / "serial" / "cohort.parquet").to_pylist()  # the same table, typed
+    assert [(r["participant"], r["day"].isoformat(), r["breaks"], r["sitting_min"]) for r in parquet] == [
+        (r["participant"], r["day"], int(r["breaks"]), float(r["sitting_min"])) for r in rows
+    ]
     assert {r["participant"] for r in rows} == {"p01", "p02", "p03__week1", "p04"}
     assert all(len([r for r in rows if r["participant"] == p]) == 2 for p in ("p01", "p02"))  # 2 days each
     for row in rows:
