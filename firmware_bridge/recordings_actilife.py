@@ -74,9 +74,7 @@ def read_actilife_header(path: Path) -> dict:
     try:
         usecols = [names.index(f"Accelerometer {axis}") for axis in "XYZ"] if names else None
     except ValueError:
-        raise RecordingError(
-            path, HEADER_LINES + 1, f"no Accelerometer X,Y,Z columns in {columns!r}"
-        ) from None
+        raise RecordingError(path, HEADER_LINES + 1, f"no Accelerometer X,Y,Z columns in {columns!r}") from None
     return {
         "serial": fields.get("Serial Number", ""),
         "device": lines[0].split("By ActiGraph", 1)[1].split("ActiLife")[0].strip() or "ActiGraph",
@@ -122,9 +120,7 @@ def iter_actilife(
 def _parse_rows(path, rows, first_line, usecols, on_error, problems):
     """Fast path: numpy's C parser on the block; on failure, row by row to name the bad line."""
     try:
-        xyz = np.loadtxt(
-            io.BytesIO(b"".join(rows)), delimiter=",", usecols=usecols, dtype=np.float64, ndmin=2
-        )
+        xyz = np.loadtxt(io.BytesIO(b"".join(rows)), delimiter=",", usecols=usecols, dtype=np.float64, ndmin=2)
         if len(xyz) == len(rows) and np.isfinite(xyz).all():
             return xyz.astype(np.float32), np.ones(len(rows), bool)
     except ValueError:

@@ -247,9 +247,7 @@ def _sample_times(
     if previous is not None and previous[0] + 1 == blocks.index[0]:
         back = (knot_t[0] - previous[1]) / (knot_p[0] - previous[2])
         joined = 0.8 * period[0] < back < 1.25 * period[0]
-    for first, last in zip(
-        np.concatenate(([0], breaks)), np.concatenate((breaks, [len(count)])), strict=True
-    ):
+    for first, last in zip(np.concatenate(([0], breaks)), np.concatenate((breaks, [len(count)])), strict=True):
         p = knot_p[first:last]
         t = knot_t[first:last]
         if first == 0 and joined:

@@ -55,9 +55,7 @@ def sniff_format(path: os.PathLike | str) -> str:
             return "gt3x"
         if names & {"t.npy", "xyz.npy"} or suffix == ".npz":
             return "npz"
-        raise RecordingError(
-            path, None, f"a zip file that is neither GT3X nor NPZ (it has {sorted(names)[:5]})"
-        )
+        raise RecordingError(path, None, f"a zip file that is neither GT3X nor NPZ (it has {sorted(names)[:5]})")
     if head.startswith(b"Device Identity"):
         return "geneactiv"
     if head.startswith(b"------------ Data File Created By ActiGraph"):

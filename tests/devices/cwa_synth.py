@@ -57,9 +57,7 @@ def _packed_time(seconds: np.ndarray) -> np.ndarray:
     day = (moments.astype("datetime64[D]") - moments.astype("datetime64[M]")).astype(np.int64) + 1
     of_day = (moments - moments.astype("datetime64[D]")).astype(np.int64)
     hour, minute, second = of_day // 3600, of_day // 60 % 60, of_day % 60
-    return ((year - 2000) << 26 | month << 22 | day << 17 | hour << 12 | minute << 6 | second).astype(
-        np.uint32
-    )
+    return ((year - 2000) << 26 | month << 22 | day << 17 | hour << 12 | minute << 6 | second).astype(np.uint32)
 
 
 def blocks(
@@ -95,9 +93,7 @@ def blocks(
     words[:, 14] = per_block
     if layout == "packed":
         counts = np.round(xyz.astype(np.float64) * 256).astype(np.int64)
-        out[:, 30:510] = (
-            _packed_words(counts).reshape(n_blocks, per_block).view(np.uint8).reshape(n_blocks, 480)
-        )
+        out[:, 30:510] = _packed_words(counts).reshape(n_blocks, per_block).view(np.uint8).reshape(n_blocks, 480)
     else:
         scale = 256 if layout == "16bit" else 1 << (8 + scale_code)
         counts = np.clip(np.round(xyz.astype(np.float64) * scale), -32768, 32767).astype("<i2")
@@ -129,11 +125,8 @@ def write_cwa(
             pending = SampleChunk.concat([pending, chunk])
             usable = len(pending) // per_block * per_block
             if usable:
-                handle.write(
-                    blocks(
-                        pending.slice(0, usable), rate_hz, range_g, layout=layout, first_sequence=written
-                    ).tobytes()
-                )
+                handle.write(blocks(pending.slice(0, usable), rate_hz, range_g, layout=layout,
+                                    first_sequence=written).tobytes())
                 written += usable // per_block
                 pending = pending.slice(usable, len(pending))
     return written

@@ -53,9 +53,7 @@ def test_convert_writes_sitless_npz_and_csv_that_read_back_the_same(simulated_cw
         assert summary["samples"] == len(native) and summary["problems"] == []
         back = read_recording(out)
         np.testing.assert_allclose(back.t, native.t, atol=1e-6 if suffix == ".csv" else 0)
-        np.testing.assert_allclose(
-            back.xyz, native.xyz, atol=1e-5 if suffix == ".csv" else 0
-        )  # CSV: 5 decimals
+        np.testing.assert_allclose(back.xyz, native.xyz, atol=1e-5 if suffix == ".csv" else 0)  # CSV: 5 decimals
 
 
 def test_classify_of_a_cwa_equals_classify_of_its_conversion(simulated_cwa, tmp_path):
@@ -69,10 +67,7 @@ def test_classify_of_a_cwa_equals_classify_of_its_conversion(simulated_cwa, tmp_
     # The 1/256-g quantisation of the device changes (almost) nothing against the simulator's truth.
     truth = day.truth
     lo, hi = max(native.start, truth.start), min(native.end, truth.end)
-    agree = (
-        native.codes[lo - native.start : hi - native.start]
-        == truth.codes[lo - truth.start : hi - truth.start]
-    )
+    agree = native.codes[lo - native.start : hi - native.start] == truth.codes[lo - truth.start : hi - truth.start]
     assert agree.mean() > 0.9
 
 

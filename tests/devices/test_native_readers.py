@@ -99,9 +99,7 @@ def test_truncated_cwa_names_the_file_and_offset(tmp_path):
     assert len(samples) == 5 * 40
     assert str(problems[-1]) == f"{cut}: byte 3584: the file ends inside a block (cut short?)"
     cut.write_bytes(data[:600])
-    with pytest.raises(
-        RecordingError, match=r"cut\.cwa: byte 600: file ends inside the 1024-byte CWA header"
-    ):
+    with pytest.raises(RecordingError, match=r"cut\.cwa: byte 600: file ends inside the 1024-byte CWA header"):
         read_recording(cut)
 
 
