@@ -15,6 +15,13 @@ answer ``03 80 <implementation> <revision>``: 1 = BMI160 (MetaMotionRL/R/C), 4 =
 exactly as the SDK's board initialisation does. The ``chip`` option only overrides that. The chips differ
 in what matters: the range byte (BMI270 codes 0-3; BMI160 3/5/8/12, so a BMI270 range byte is invalid on a
 BMI160), the acc_conf bits and the packed register.
+
+Temperature: the multi-channel temperature module (id 0x04). Its module info (``04 80``) answers
+``04 80 <implementation> <revision> <source per channel...>`` (0 = nRF die, 1 = external thermistor,
+2 = BMP280, 3 = on-board thermistor); a read ``04 81 <channel>`` answers ``04 81 <channel> <int16 LE>`` in
+1/8 degrees C (SDK ``multichanneltemperature.cpp``, tests ``test_multichanneltemperature.py``:
+``04 81 00 fe 00`` = 31.75 C). The board sends temperatures only when asked, so the decoder asks every
+``temperature_every_s`` seconds of samples, from the on-board thermistor when there is one, else the die.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.decoders.base import Command, SensorDecoder
-from sitless.firmware_bridge.decoders.events import CommandRefused
+from sitless.firmware_bridge.decoders.events import CommandRefused, Temperature
 from sitless.firmware_bridge.decoders.timing import ArrivalClock
 
 METAWEAR_SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
@@ -38,6 +45,16 @@ PACKED_REGISTER = {"bmi270": 0x05, "bmi160": 0x1C}
 PACKED_MIN_REVISION = {"bmi270": 0, "bmi160": 1}
 #: Module info implementation byte -> chip (MBL_MW_MODULE_ACC_TYPE_*; 0 = MMA8452Q, 3 = BMA255 unsupported).
 IMPLEMENTATIONS = {1: "bmi160", 4: "bmi270"}
+TEMPERATURE_MODULE, REG_TEMPERATURE = 0x04, 0x01
+READ_TEMPERATURE = 0x80 | REG_TEMPERATURE
+#: Temperature sources (MblMwTemperatureSource) in the order we prefer them: on-board thermistor, nRF die.
+PREFERRED_TEMPERATURE_SOURCES = (3, 0)
+TEMPERATURE_SOURCE_NAMES = {
+    0: "board (nRF chip)",
+    1: "external thermistor",
+    2: "BMP280",
+    3: "board (thermistor)",
+}
 UNSUPPORTED_IMPLEMENTATIONS = {0: "MMA8452Q (MetaWear R / RG, no longer sold)", 3: "BMA255 (MetaEnvironment)"}
 #: ODR code = index + 1 in the SDK's BMI160/BMI270 ODR tables (0.78125 Hz ... 1600 Hz).
 ODR_CODES = {
@@ -69,7 +86,8 @@ def config_command(rate_hz: float, range_g: int, chip: str = "bmi270") -> bytes:
 
 class MetaMotionDecoder(SensorDecoder):
     """Options: ``range_g`` (2, 4, 8, 16), ``chip`` ("auto": read from the board; or "bmi270", "bmi160"
-    to override), ``packed`` (None: above 100 Hz, where the board supports it)."""
+    to override), ``packed`` (None: above 100 Hz, where the board supports it), ``temperature_every_s``
+    (how often to read the board's temperature; 0: never)."""
 
     family: ClassVar[str] = "metamotion"
     display_name: ClassVar[str] = "MbientLab MetaMotionS / RL / R / C"
@@ -85,6 +103,7 @@ class MetaMotionDecoder(SensorDecoder):
         range_g: int = 8,
         chip: str = "auto",
         packed: bool | None = None,
+        temperature_every_s: float = 60.0,
     ) -> None:
         super().__init__(rate_hz)
         chip = str(chip).strip().lower()
@@ -103,6 +122,14 @@ class MetaMotionDecoder(SensorDecoder):
         self.packed = False
         self.lsb_per_g = 32768.0 / range_g
         self.clock = ArrivalClock(self.rate_hz)
+        if not temperature_every_s >= 0:
+            raise ValueError(
+                f"metamotion: temperature_every_s must be 0 or more, got {temperature_every_s!r}"
+            )
+        self.temperature_every_s = float(temperature_every_s)
+        self.temperature_channel: int | None = None  # chosen from the temperature module's info
+        self.temperature_source: int | None = None
+        self._next_temperature_t: float | None = None
         if self.chip is not None:
             self._choose_packed()
 
@@ -124,7 +151,13 @@ class MetaMotionDecoder(SensorDecoder):
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, self._data_register(), 0x01])),
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_INTERRUPT, 0x01, 0x00])),
             Command(METAWEAR_COMMAND, bytes([ACC_MODULE, REG_POWER, 0x01])),
-        ]
+        ] + self._temperature_commands()
+
+    def _temperature_commands(self) -> list[Command]:
+        """Ask the temperature module which sources it has (its answer picks the channel to read)."""
+        if not self.temperature_every_s:
+            return []
+        return [Command(METAWEAR_COMMAND, bytes([TEMPERATURE_MODULE, READ_MODULE_INFO]))]
 
     def stop_commands(self) -> list[Command]:
         if self.chip is None:
@@ -173,6 +206,9 @@ class MetaMotionDecoder(SensorDecoder):
         if len(data) < 2:
             raise self._error(f"MetaWear packet of {len(data)} bytes has no module and register", data)
         module, register = data[0], data[1]
+        if module == TEMPERATURE_MODULE:
+            self._temperature_reply(register, data, arrival_time)
+            return SampleChunk.empty()
         if module != ACC_MODULE:
             return SampleChunk.empty()  # another module
         if register == READ_MODULE_INFO:
@@ -195,4 +231,34 @@ class MetaMotionDecoder(SensorDecoder):
         t, gap = self.clock.stamp(len(raw), arrival_time)
         if gap:
             self._note_gap(*gap)
+        self._maybe_ask_temperature(float(t[-1]))
         return self._emit(t, raw / self.lsb_per_g, data)
+
+    def _maybe_ask_temperature(self, now: float) -> None:
+        if self.temperature_channel is None:
+            return
+        if self._next_temperature_t is None or now >= self._next_temperature_t:
+            self._next_temperature_t = now + self.temperature_every_s
+            read = bytes([TEMPERATURE_MODULE, READ_TEMPERATURE, self.temperature_channel])
+            self.queue_commands([Command(METAWEAR_COMMAND, read)])
+
+    def _temperature_reply(self, register: int, data: bytes, arrival_time: float) -> None:
+        if register == READ_MODULE_INFO:
+            sources = list(data[4:])  # after implementation and revision: one source per channel
+            for wanted in PREFERRED_TEMPERATURE_SOURCES:
+                if wanted in sources:
+                    self.temperature_channel = sources.index(wanted)
+                    self.temperature_source = wanted
+                    return
+            return  # no temperature source we can read: no temperatures
+        if register != READ_TEMPERATURE:
+            return
+        if len(data) != 5:
+            raise self._error(
+                f"temperature reply must be 5 bytes (04 81 channel int16), got {len(data)}", data
+            )
+        channel, eighths = data[2], int.from_bytes(data[3:5], "little", signed=True)
+        where = TEMPERATURE_SOURCE_NAMES.get(
+            self.temperature_source if channel == self.temperature_channel else -1, f"channel {channel}"
+        )
+        self._report(Temperature(np.array([arrival_time]), np.array([eighths / 8.0]), where))

@@ -62,6 +62,7 @@ VALID = {
     "metamotion": [
         ("326a9006-85cb-9195-d9dd-464cfbbae75a", bytes.fromhex("030400100000f0ff")),
         ("326a9006-85cb-9195-d9dd-464cfbbae75a", bytes.fromhex("0305") + struct.pack("<9h", *range(9))),
+        ("326a9006-85cb-9195-d9dd-464cfbbae75a", bytes.fromhex("048100fe00")),  # temperature, 31.75 C
     ],
     "thingy52": [
         ("ef680406-9b35-4933-9b10-52ffa9740042", struct.pack("<9h", *range(9))),

@@ -54,7 +54,7 @@ def test_metamotion_asks_the_board_which_accelerometer_it_has_before_configuring
     samples_of(decoder.receive_data(METAWEAR_NOTIFY, MODULE_INFO_BMI160, T0))
     assert decoder.chip == "bmi160"
     # BMI160 at 25 Hz +-8 g: acc_conf 0x26, range code 0x08 (a BMI270 range byte 0x02 would be invalid)
-    assert _hex(decoder.commands_to_send()) == ["03032608", "030401", "03020100", "030101"]
+    assert _hex(decoder.commands_to_send()) == ["03032608", "030401", "03020100", "030101", "0480"]
     assert decoder.commands_to_send() == [], "each command is handed out once"
 
 
@@ -216,3 +216,31 @@ def test_movesense_firmware_without_temperature_is_a_notice_not_a_refusal_of_the
     (notice,) = decoder.receive_data(GSP_NOTIFY, bytes([1, 0x65]) + (404).to_bytes(2, "little"), T0)
     assert isinstance(notice, Notice) and "404" in notice.message
     assert decoder.stats.control_errors == 0
+
+
+def test_metamotion_reads_its_on_board_thermistor_every_minute_of_samples():
+    """MetaWear-SDK-Cpp multichanneltemperature: module info 04 80 lists one source per channel (3 =
+    on-board thermistor); a read is 04 81 <channel>; test_get_temperature_data: 04 81 00 fe 00 = 31.75 C."""
+    decoder = MetaMotionDecoder(25, chip="bmi270")
+    assert decoder.start_commands()[-1].data.hex() == "0480"
+    decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0480000100030102"), T0)  # die, thermistor, ...
+    assert decoder.temperature_channel == 1
+    sample = bytes.fromhex("0304 0010 00f0 0000")
+    asked = []
+    for i in range(25 * 130):  # 130 s at 25 Hz
+        decoder.receive_data(METAWEAR_NOTIFY, sample, T0 + i / 25)
+        asked += _hex(decoder.commands_to_send())
+    assert asked == ["048101"] * 3, "at the first sample, then every 60 s"
+    (temperature,) = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("048101a800"), T0)
+    assert isinstance(temperature, Temperature) and temperature.celsius.tolist() == [21.0]
+    assert temperature.where == "board (thermistor)"
+    (cold,) = decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("048101acff"), T0)
+    assert cold.celsius.tolist() == [-10.5]
+
+
+def test_metamotion_without_a_temperature_source_asks_for_none():
+    decoder = MetaMotionDecoder(25, chip="bmi270")
+    decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("04800001"), T0)  # no channels
+    for i in range(100):
+        decoder.receive_data(METAWEAR_NOTIFY, bytes.fromhex("0304 0010 00f0 0000"), T0 + i / 25)
+    assert decoder.commands_to_send() == []
