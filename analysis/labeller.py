@@ -122,7 +122,9 @@ class SecondLabeller:
         window[0, F.MAXM] = max(sums[0, F.MAXM], self._previous[F.MAXM])
         window[1:, F.MAXM] = np.maximum(sums[1:, F.MAXM], sums[:-1, F.MAXM])
         # The smaller of the two seconds' peaks: heel strikes keep coming, a bump is one peak.
-        both_peak = np.minimum(sums[:, F.MAXM], np.concatenate(([self._previous[F.MAXM]], sums[:-1, F.MAXM])))
+        both_peak = sums[:, F.MAXM].copy()
+        both_peak[0] = min(both_peak[0], self._previous[F.MAXM])
+        np.minimum(both_peak[1:], sums[:-1, F.MAXM], out=both_peak[1:])
         self._previous = sums[-1].copy()
 
         has_data = sums[:, F.N] > 0
@@ -150,10 +152,12 @@ class SecondLabeller:
         # Steps swing the thigh: its direction changes far more than its length (real walking: the SD
         # of |a| is 0.55 of the vector's SD, median). Pedalling and vehicles load the thigh along its
         # length (real cycling: 0.81): before a reference is known, such peaks are not taken for walking.
-        magnitude_var = _sum3(window[:, F.SXX : F.SZZ + 1]) / safe - (window[:, F.SM] / safe) ** 2
-        swings = magnitude_var < (s.step_swing_ratio**2) * _sum3(variance)
         steps = worn & moving & (both_peak > s.step_peak_g)
-        swinging_steps = steps & swings
+        if steps.any():
+            magnitude_var = _sum3(window[:, F.SXX : F.SZZ + 1]) / safe - (window[:, F.SM] / safe) ** 2
+            swinging_steps = steps & (magnitude_var < (s.step_swing_ratio**2) * _sum3(variance))
+        else:
+            swinging_steps = steps
         # Only sustained walking teaches (gait goes on; a bump or a hard pedal stroke does not): the
         # step second must end a run of ``step_sustained_s`` step seconds. The swing is not required
         # here: how much a thigh swings relative to its loading depends on where the sensor sits (near

@@ -67,7 +67,7 @@ class NonwearDetector:
         if celsius is not None:
             known = ~np.isnan(celsius)
             if known.any():
-                cold = known & (np.nan_to_num(celsius, nan=99.0) < s.skin_min_celsius)
+                cold = known & (np.where(known, celsius, np.inf) < s.skin_min_celsius)
                 warm = known & ~cold
                 off = (off & ~warm) | (still & cold & (still_for >= s.nonwear_min_still_s))
         return has_data & off

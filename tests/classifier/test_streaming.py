@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitless.analysis.classify import StreamingClassifier, classify
+from sitless.analysis.classify import ClassifierSettings, StreamingClassifier, classify
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
 
@@ -14,7 +14,7 @@ from .conftest import simulated, still_sensor
 
 
 def _lively_recording() -> SampleChunk:
-    """26 minutes with walking, sitting, standing, gaps, lost packets, then a desk (non-wear) and back.
+    """16 minutes with walking, sitting, standing, gaps, lost packets, then a desk (non-wear) and back.
 
     Built from the simulator's office day (which starts with a walk and a bike ride) plus a sensor put
     down on a desk, so every stage of the classifier (reference learning, non-wear, re-mounting,
@@ -24,18 +24,20 @@ def _lively_recording() -> SampleChunk:
     )
     samples = day.samples
     first_part = samples.slice(0, len(samples) // 2)
-    desk = still_sensor(660, 12.5, (0.0, 0.0, 1.0), start=float(first_part.t[-1]) + 0.08)
+    desk = still_sensor(90, 12.5, (0.0, 0.0, 1.0), start=float(first_part.t[-1]) + 0.08)
     rest = samples.slice(len(samples) // 2, len(samples))
-    shifted = SampleChunk(rest.t + 665.0, rest.xyz)
+    shifted = SampleChunk(rest.t + 95.0, rest.xyz)
     return SampleChunk.concat([first_part, desk, shifted])
 
 
+#: Non-wear after one minute of stillness instead of ten, so that a short desk spell exercises it.
+SETTINGS = ClassifierSettings(nonwear_still_min=1.0)
 RECORDING = _lively_recording()
-BATCH = classify(RECORDING)
+BATCH = classify(RECORDING, SETTINGS)
 
 
 def _feed(chunks: list[SampleChunk]) -> PostureSeconds:
-    classifier = StreamingClassifier()
+    classifier = StreamingClassifier(SETTINGS)
     parts = [classifier.feed(chunk) for chunk in chunks]
     parts.append(classifier.flush())
     for before, after in zip(parts, parts[1:], strict=False):
@@ -62,7 +64,7 @@ def test_streaming_gives_the_same_labels_as_one_call_for_any_chunking(sizes):
 
 def test_one_sample_at_a_time_gives_the_same_labels_as_one_call():
     part = RECORDING.slice(0, 4000)
-    np.testing.assert_array_equal(_feed(part.split(1)).codes, classify(part).codes)
+    np.testing.assert_array_equal(_feed(part.split(1)).codes, classify(part, SETTINGS).codes)
 
 
 def test_the_first_second_is_the_floor_of_the_first_timestamp_and_every_second_is_covered():
@@ -111,7 +113,7 @@ def test_samples_going_back_in_time_are_dropped_the_same_way_in_both_modes():
     t = part.t.copy()
     t[1500:1510] -= 5.0  # a reordered burst
     shuffled = SampleChunk(t, part.xyz)
-    np.testing.assert_array_equal(_feed(shuffled.split(7)).codes, classify(shuffled).codes)
+    np.testing.assert_array_equal(_feed(shuffled.split(7)).codes, classify(shuffled, SETTINGS).codes)
 
 
 def test_non_finite_samples_are_dropped_and_counted_not_propagated():
