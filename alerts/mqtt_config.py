@@ -19,7 +19,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sitless.analysis.setting_ranges import check_ranges, ranged
+
 _DEVICE_ID_RE = re.compile(r"[^a-z0-9_-]+")
+NAME_MISMATCH_CODES = (62, 64)  # OpenSSL x509_vfy.h: X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
 
 
 class MqttError(Exception):
@@ -42,28 +45,42 @@ class MqttSettings:
     ca_certs: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
-    keepalive_s: int = 30
-    session_expiry_s: int = 7 * 24 * 3600
+    #: MQTT encodes the keep-alive in two bytes (MQTT 5.0 section 3.1.2.10); below 5 s is just chatter.
+    keepalive_s: int = ranged(30, 5, 65535, "s")
+    #: A four-byte integer (MQTT 5.0 section 3.1.2.11.2); 4294967295 means the session never expires.
+    session_expiry_s: int = ranged(7 * 24 * 3600, 0, 4294967295, "s")
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.protocol not in ("5", "3.1.1"):
             raise ValueError(f'protocol must be "5" or "3.1.1", got {self.protocol!r}')
         # MQTT forbids wildcards and NUL in topic names (MQTT 5.0 section 4.7); a device id is one level.
-        for name, value, banned in (("device_id", self.device_id, "/+#\0"), ("prefix", self.prefix, "+#\0")):
+        for name, value, banned in (
+            ("device_id", self.device_id, "/+#\0"),
+            ("prefix", self.prefix, "+#\0"),
+            ("discovery_prefix", self.discovery_prefix, "+#\0"),
+        ):
             if value is not None and (not value.strip("/") or any(c in value for c in banned)):
                 raise ValueError(
-                    f"{name} {value!r} cannot name MQTT topics (no {' '.join(repr(c) for c in banned)}, not empty)"
+                    f"{name} {value[:40]!r} cannot name MQTT topics (no {' '.join(repr(c) for c in banned)}, not empty)"
                 )
+        # A topic is at most 65535 bytes (MQTT 5.0 section 1.5.4); names this long are typing accidents.
+        for name, limit in (("device_id", 64), ("client_id", 128), ("prefix", 256), ("discovery_prefix", 256)):
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name} is {len(value)} characters long; at most {limit} are allowed")
+        for name in ("username", "password"):
+            value = getattr(self, name)
+            if value is not None and len(value.encode()) > 65535:
+                raise ValueError(f"{name} is longer than MQTT allows (65535 bytes)")
         if self.url is not None:
             parse_broker_url(self.url)
         for name in ("ca_certs", "certfile", "keyfile"):
             path = getattr(self, name)
             if path is not None and not Path(path).expanduser().is_file():
                 raise ValueError(f"{name}: no such file {path}")
-        if self.keepalive_s < 5 or self.session_expiry_s < 0:
-            raise ValueError("keepalive_s must be >= 5 and session_expiry_s >= 0")
 
     def with_environment(self, environ: dict[str, str] | None = None) -> MqttSettings:
         """Credentials from the environment override the file (containers, systemd credentials)."""
@@ -156,6 +173,12 @@ def topics_for(settings: MqttSettings, device_id: str) -> Topics:
 
 
 def describe_connect_error(error: BaseException, address: BrokerAddress) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_code in NAME_MISMATCH_CODES:
+        # The CA is trusted (ca_certs is right); the name in the URL is not one the certificate names.
+        return (
+            f"{address}: the broker's TLS certificate is not issued for {address.host!r} "
+            f"({error.verify_message}); use the host name the certificate names in [mqtt] url or --broker"
+        )
     if isinstance(error, ssl.SSLCertVerificationError):
         return (
             f"{address}: the broker's TLS certificate is not trusted ({error.verify_message}); "

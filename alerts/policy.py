@@ -42,6 +42,7 @@ from sitless.alerts.commands import COMMAND_HORIZON_S, AckCommand, Command, DndC
 from sitless.alerts.exercises import LIBRARY, Exercise, ExerciseRotation
 from sitless.alerts.schedule import WorkingHours
 from sitless.analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
+from sitless.analysis.setting_ranges import check_ranges, ranged
 
 #: How long after a prompt standing up counts as a response to it.
 RESPONSE_WINDOW_S = 300
@@ -52,18 +53,22 @@ STATE_VERSION = 1
 class AlertSettings:
     """Table ``[alerts]`` of the config file."""
 
-    sit_limit_min: float = 30
-    break_min_s: float = 60
-    repeat_every_min: float = 10
-    max_repeats: int = 2
+    #: 0.1 min is for tests and demos; 12 h is a whole working day.
+    sit_limit_min: float = ranged(30, 0.1, 720, "min")
+    break_min_s: float = ranged(60, 0, 3600, "s")
+    repeat_every_min: float = ranged(10, 0, 720, "min")  # 0: no repeats
+    max_repeats: int = ranged(2, 0, 100)
     working_hours: str = "08:00-18:00"
     working_days: str = "Mon-Fri"
-    snooze_min: float = 15
-    gap_bridge_s: float = 120
+    snooze_min: float = ranged(15, 1, 1440, "min")
+    gap_bridge_s: float = ranged(120, 0, 3600, "s")
     #: IANA name such as "Europe/Berlin"; None means the machine's time zone.
     timezone: str | None = None
 
     def __post_init__(self) -> None:
+        check_ranges(self)
+        if self.timezone is not None and not self.timezone.strip():
+            raise ValueError('timezone "" names no zone: leave it out for the machine\'s zone, or use an IANA name like "Europe/Berlin"')
         if not self.sit_limit_min > 0:
             raise ValueError(f"sit_limit_min must be > 0 minutes, got {self.sit_limit_min}")
         for name in ("break_min_s", "repeat_every_min", "snooze_min", "gap_bridge_s"):

@@ -37,6 +37,8 @@ class WorkingHours:
         if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59 or (h1 == 24 and m1) or (h2 == 24 and m2):
             raise ValueError(f"working_hours has an impossible time: {hours!r}")
         start, end = h1 * 60 + m1, h2 * 60 + m2
+        if start == 24 * 60:
+            raise ValueError(f"working_hours cannot start at 24:00 (that is 00:00 of the next day): {hours!r}")
         if start == end:
             raise ValueError(f"working_hours is an empty window: {hours!r} (use 00:00-24:00 for all day)")
         tz = None

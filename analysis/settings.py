@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sitless.analysis.setting_ranges import check_ranges, ranged
+
 
 @dataclass(frozen=True)
 class ClassifierSettings:
@@ -17,36 +19,36 @@ class ClassifierSettings:
     says why. docs/classifier.md gives the real-data evidence behind the ones that changed in issue 9."""
 
     #: Thigh inclination (deg from the upright reference) above which the wearer sits or lies (Acti4: 45).
-    sit_inclination_deg: float = 45.0
+    sit_inclination_deg: float = ranged(45.0, 1, 89, "deg")
     #: Total SD (g, 2-s window) above which the thigh moves (Acti4 walk/cycle threshold on SD_x: 0.1 g).
-    move_sd_g: float = 0.1
+    move_sd_g: float = ranged(0.1, 0.001, 2, "g")
     #: Steps: a moving 2-s window whose two seconds both peak above this |a| has heel strikes (1.5-3 g;
     #: real thighs: 99 % of walking seconds peak above 1.8 g). Both seconds, because a single bump
     #: (a car on a rough road, a knock on the desk leg) also peaks; walking keeps peaking.
-    step_peak_g: float = 1.6
+    step_peak_g: float = ranged(1.6, 1, 16, "g")
     #: ... and the thigh swings: the SD of |a| stays below this share of the total SD. Walking turns
     #: the thigh's direction (real thighs: 0.55 median, 97 % below 0.65); pedalling and vehicles load it
     #: along its length (real cycling: 0.81 median, 1.5 % below 0.65), so a bike ride that peaks does
     #: not teach the upright reference.
-    step_swing_ratio: float = 0.65
+    step_swing_ratio: float = ranged(0.65, 0, 1)
     #: A step second teaches the reference only at the end of this many step seconds in a row: gait
     #: goes on (real walking: 83 % of its seconds end such a run), a bump or a hard pedal stroke
     #: does not (real cycling: 0.2 %).
-    step_sustained_s: int = 4
+    step_sustained_s: int = ranged(4, 1, 60, "s")
     #: Moving with the thigh inclined at least this much is cycling. Walking defines the upright
     #: reference, so walking seconds scatter about 0 deg (real thighs: 99 % within 10 deg); pedalling
     #: keeps the hip flexed (real: median 34 deg, a quarter under 30; Acti4 uses 25 deg from standing,
     #: which lies 5-10 deg behind the walking mean). 15 deg lies between the two.
-    cycle_min_inclination_deg: float = 15.0
+    cycle_min_inclination_deg: float = ranged(15.0, 0, 90, "deg")
     #: Still on the saddle (coasting, stopped at a light) after cycling: the thigh stays inclined at least
     #: this much (Acti4's cycling angle; real standing thighs stay under 22 deg).
-    coast_min_inclination_deg: float = 25.0
+    coast_min_inclination_deg: float = ranged(25.0, 0, 90, "deg")
     #: Moving with more inclination than this is fidgeting while seated: pedalling thighs average
     #: 34 deg (real: 99 % under 50 deg), seated ones lie at 65-100 deg (real sitting: 99 % above 65).
-    cycle_max_inclination_deg: float = 60.0
+    cycle_max_inclination_deg: float = ranged(60.0, 0, 180, "deg")
     #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
     #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
-    lying_rotation_deg: float = 65.0
+    lying_rotation_deg: float = ranged(65.0, 5, 180, "deg")
     #: Non-wear (analysis/nonwear.py). A worn thigh, however still, carries the pulse, breathing and
     #: postural tremor on top of the sensor's noise; a sensor on a desk carries its noise only. "Still"
     #: = total SD of the 2-s window below ``nonwear_still_sd_g``, the tremor floor: above MEMS noise
@@ -54,34 +56,35 @@ class ClassifierSettings:
     #: it again and again while a sensor at rest never does. Non-wear after ``nonwear_still_min``
     #: minutes of uninterrupted stillness (labels are final within 3 s, so these minutes keep the posture
     #: their orientation suggests: the cost of never calling a still sitter "off the body").
-    nonwear_still_sd_g: float = 0.01
-    nonwear_still_min: float = 10.0
+    nonwear_still_sd_g: float = ranged(0.01, 0.0001, 2, "g")
+    nonwear_still_min: float = ranged(10.0, 0.1, 1440, "min")
     #: Acti4's unconditional rule, for a noisy sensor whose rest SD is above the tremor floor: SD below
     #: this (Acti4: 0.01 g on each axis, i.e. about 0.017 g in total) for ``long_still_min`` minutes.
-    long_still_sd_g: float = 0.02
-    long_still_min: float = 90.0
+    long_still_sd_g: float = ranged(0.02, 0.0001, 2, "g")
+    long_still_min: float = ranged(90.0, 1, 1440, "min")
     #: Temperature (optional input, ``StreamingClassifier.feed_temperature``): a sensor against the skin
     #: reads 30-35 deg C; off the body it falls to room temperature within minutes. A still sensor colder
     #: than this is off the body at once; a warmer one is worn, whatever the stillness. The latest
     #: reading counts for ``temperature_valid_s`` seconds.
-    skin_min_celsius: float = 27.0
-    temperature_valid_s: float = 120.0
+    skin_min_celsius: float = ranged(27.0, -40, 60, "deg C")
+    temperature_valid_s: float = ranged(120.0, 1, 86400, "s")
     #: Seconds of stillness before a cold sensor is called off the body (evidence, not a blip).
-    nonwear_min_still_s: int = 5
+    nonwear_min_still_s: int = ranged(5, 1, 3600, "s")
     #: Re-learn the reference after this many seconds of non-wear (the sensor was taken off and put back).
-    relearn_after_nonwear_s: int = 60
+    relearn_after_nonwear_s: int = ranged(60, 1, 86400, "s")
     #: ... or after a data gap this long (the sensor may have been taken off while out of range).
-    relearn_after_gap_min: float = 30.0
+    relearn_after_gap_min: float = ranged(30.0, 0.1, 10080, "min")
     #: Walking seconds the upright reference averages over, and how many are needed before it is used.
-    reference_walk_s: int = 30
-    reference_min_walk_s: int = 4
+    reference_walk_s: int = ranged(30, 1, 3600, "s")
+    reference_min_walk_s: int = ranged(4, 1, 3600, "s")
     #: The thigh's front direction is learned from the first ``forward_learn_after_upright_s`` seconds
     #: of each sedentary spell entered from upright (sitting down); lying is told from sitting once
     #: ``forward_min_sedentary_s`` such seconds have been seen since the sensor was put on.
-    forward_learn_after_upright_s: int = 10
-    forward_min_sedentary_s: int = 8
+    forward_learn_after_upright_s: int = ranged(10, 1, 3600, "s")
+    forward_min_sedentary_s: int = ranged(8, 1, 86400, "s")
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         for name in (
             "move_sd_g",
             "nonwear_still_sd_g",

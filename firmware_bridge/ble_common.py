@@ -16,6 +16,8 @@ from typing import Any
 from bleak import BleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
 
+from sitless.analysis.setting_ranges import check_ranges, ranged
+
 BLUEZ_NOT_RUNNING = (
     "BlueZ is not running: install bluez and start bluetoothd (`sudo systemctl start bluetooth`), "
     "or use `sitless run --simulate`"
@@ -37,19 +39,20 @@ class SensorSettings:
     family: str | None = None
     address: str | None = None
     adapter: str | None = None  # e.g. "hci1"; None = BlueZ default adapter
-    rate_hz: float = 25.0
-    low_battery_percent: int = 15
-    watchdog_s: float = 10.0
-    scan_timeout_s: float = 10.0
-    connect_timeout_s: float = 20.0
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
-    in_progress_retry_s: float = 2.0
-    in_progress_attempts: int = 3
+    rate_hz: float = ranged(25.0, 0.5, 2000, "Hz")
+    low_battery_percent: int = ranged(15, 0, 100, "%")
+    watchdog_s: float = ranged(10.0, 0.1, 3600, "s")
+    scan_timeout_s: float = ranged(10.0, 0.1, 3600, "s")
+    connect_timeout_s: float = ranged(20.0, 0.1, 3600, "s")
+    backoff_initial_s: float = ranged(1.0, 0.01, 3600, "s")
+    backoff_max_s: float = ranged(30.0, 0.01, 86400, "s")
+    in_progress_retry_s: float = ranged(2.0, 0, 3600, "s")
+    in_progress_attempts: int = ranged(3, 1, 100)
     options: dict[str, Any] = field(default_factory=dict)
     generic: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.rate_hz <= 0:
             raise ValueError(f"rate_hz must be positive, got {self.rate_hz}")
         if not 0 <= self.low_battery_percent <= 100:

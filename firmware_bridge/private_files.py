@@ -58,3 +58,29 @@ def same_file(first: os.PathLike | str, second: os.PathLike | str) -> bool:
         return os.path.samefile(first, second)
     except OSError:
         return os.path.realpath(first) == os.path.realpath(second)
+
+
+def make_private_dirs(directory: os.PathLike | str) -> list[Path]:
+    """Create ``directory`` and any missing parents as 0700; return the folders created.
+
+    Only folders sitless creates are made private: an existing one (``~/.local``, a shared project
+    folder the user chose) is left as it is. ``Path.mkdir(parents=True)`` would give the parents
+    ``0777 & ~umask`` (0777 under ``umask 000``), hence one by one.
+    """
+    target = Path(directory)
+    missing: list[Path] = []
+    for folder in (target, *target.parents):
+        if os.path.isdir(folder):
+            break
+        missing.append(folder)
+    created: list[Path] = []
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+            continue
+        os.chmod(folder, 0o700)  # a umask such as 0o077 is fine, but one like 0o700 would leave 0000
+        created.append(folder)
+    return created

@@ -9,6 +9,7 @@ tests need. Everything lives in one private directory (0700).
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
 import shutil
@@ -68,6 +69,9 @@ class PrivateBroker:
     config_path: Path
     process: subprocess.Popen | None = None
     extra_ports: dict[str, int] = field(default_factory=dict)
+    #: Linux: the kernel sends Mosquitto SIGTERM when the process that started it dies, even by
+    #: ``kill -9`` (prctl PR_SET_PDEATHSIG), so ``sitless demo`` never leaves a broker behind.
+    die_with_parent: bool = False
 
     @property
     def url(self) -> str:
@@ -81,7 +85,11 @@ class PrivateBroker:
         binary = find_mosquitto()
         log = (self.directory / "stderr.log").open("ab")
         self.process = subprocess.Popen(
-            [binary, "-c", str(self.config_path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            [binary, "-c", str(self.config_path)],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with(os.getpid()) if self.die_with_parent else None,  # noqa: PLW1509
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -142,11 +150,34 @@ class PrivateBroker:
         self.close()
 
 
+def _die_with(parent: int):
+    """A ``preexec_fn`` asking the kernel to SIGTERM the child when ``parent`` dies (Linux only).
+
+    PR_SET_PDEATHSIG follows the thread that forked: the demo starts its broker from the main thread.
+    If the parent already died between fork and here, the child exits at once.
+    """
+
+    def arrange() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            return  # not Linux: the demo's finally still stops the broker
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
 def start_private_broker(
     directory: Path | str | None = None,
     *,
     template: str | Path | None = None,
     port: int | None = None,
+    die_with_parent: bool = False,
     **values: object,
 ) -> PrivateBroker:
     """Write the config from ``template`` (text or a file; ``$port``, ``$data_dir`` and ``values``
@@ -171,6 +202,6 @@ def start_private_broker(
     config = Template(str(text)).substitute(port=broker_port, data_dir=str(root), **substitutions)
     config_path = root / "mosquitto.conf"
     config_path.write_text(config)
-    broker = PrivateBroker(broker_port, root, config_path, extra_ports=extra)
+    broker = PrivateBroker(broker_port, root, config_path, extra_ports=extra, die_with_parent=die_with_parent)
     broker.start()
     return broker

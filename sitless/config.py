@@ -9,6 +9,7 @@ than ignore them, because a silently ignored ``sit_limit_mins`` is a setting the
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 import types
@@ -17,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sitless.analysis.setting_ranges import field_ranges
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def default_config_path() -> Path:
@@ -64,17 +68,21 @@ def load_config(path: Path | str | None = None, *, required: bool = False) -> Co
 
     A missing default file is not an error (sitless runs on defaults); a missing file the user named is.
     """
-    explicit = path is not None
+    from_environment = path is None and bool(os.environ.get("SITLESS_CONFIG"))
+    explicit = path is not None or from_environment  # a file the user named, either way, must exist
     config_path = Path(path) if path is not None else default_config_path()
     if not config_path.exists():
         if explicit or required:
-            raise ConfigError(f"config file {config_path} does not exist")
+            origin = " (from SITLESS_CONFIG)" if from_environment else ""
+            raise ConfigError(f"config file {config_path}{origin} does not exist")
         return Config()
     try:
         with config_path.open("rb") as handle:
             tables = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError(f"{config_path}: nested too deeply to be a sitless config (arrays or tables inside each other hundreds of levels deep)") from None
     except UnicodeDecodeError as error:
         raise ConfigError(
             f"{config_path}: not UTF-8 text (byte {error.start}); TOML files are UTF-8"
@@ -87,19 +95,45 @@ def load_config(path: Path | str | None = None, *, required: bool = False) -> Co
             raise ConfigError(f"{config_path}: unknown table [{name}] (known tables: {known})")
         if not isinstance(value, dict):
             raise ConfigError(f"{config_path}: {name} must be a table [{name}], got {type(value).__name__}")
+    _warn_if_password_readable(config_path, tables)
     return Config(tables=tables, path=config_path)
+
+
+def _warn_if_password_readable(path: Path, tables: dict[str, Any]) -> None:
+    """A password in a file other users can read is a leaked password: say so (as ssh does for keys)."""
+    mqtt = tables.get("mqtt")
+    if not (isinstance(mqtt, dict) and mqtt.get("password")):
+        return
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o044:
+        log.warning(
+            "%s holds the MQTT password and other users can read it (mode %03o): run `chmod 600 %s`, "
+            "or move the password to SITLESS_MQTT_PASSWORD",
+            path, mode, path,
+        )  # fmt: skip
 
 
 def build_section(cls: type[T], table: dict[str, Any], *, where: str) -> T:
     """Check each key of ``table`` against the fields of dataclass ``cls`` and build it."""
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(cls)
+    ranges = field_ranges(cls)
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in fields:
             known = ", ".join(sorted(fields))
             raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
-        values[key] = _coerce(value, hints[key], where=f"{where} {key}")
+        allowed = ranges.get(key)
+        try:
+            values[key] = _coerce(value, hints[key], where=f"{where} {key}")
+        except ConfigError as error:
+            raise ConfigError(f"{error} (allowed: {allowed.describe()})" if allowed else str(error)) from None
+        problem = allowed.problem(values[key]) if allowed else None
+        if problem:
+            raise ConfigError(f"{where} {key} = {value!r}: {problem}")
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:

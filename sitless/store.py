@@ -22,8 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sitless import store_file
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
+from sitless.analysis.setting_ranges import check_ranges, ranged
+from sitless.store_file import StoreFileError
 from sitless.store_queries import HEEDED_WITHIN_S, PromptRecord, StoreQueries
 from sitless.store_schema import LATEST_VERSION, MIGRATIONS, MINUTE_COLUMNS, MINUTE_POSTURE_CODES
 
@@ -51,11 +54,10 @@ class StoreSettings:
     """TOML ``[store]``."""
 
     path: Path | None = None  # default: sitless.config.default_data_dir() / "sitless.db"
-    keep_raw_days: int = 0  # 0 = never store raw samples
+    keep_raw_days: int = ranged(0, 0, 3650, "days")  # 0 = never store raw samples
 
     def __post_init__(self) -> None:
-        if self.keep_raw_days < 0:
-            raise ValueError(f"keep_raw_days must be >= 0, got {self.keep_raw_days}")
+        check_ranges(self)
 
     def resolved_path(self) -> Path:
         if self.path is not None:
@@ -65,20 +67,15 @@ class StoreSettings:
         return default_data_dir() / "sitless.db"
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the parent (0700) and the file (0600) so no other user ever sees health data.
+def _tighten(path: Path) -> None:
+    """An existing store that others can read (copied in with a loose umask) is made 0600, with a warning.
 
-    An existing store that others can read (copied in with a loose umask) is tightened, with a warning.
+    Called only once the file is known to be a sitless store: nothing else of the user's is touched.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        mode = os.fstat(fd).st_mode & 0o777
-        if mode & 0o077:
-            log.warning("%s: was readable by others (mode %o); set to 0600", path, mode)
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s: was readable by others (mode %o); set to 0600", path, mode)
+        os.chmod(path, 0o600)
 
 
 class Store(StoreQueries):
@@ -89,33 +86,93 @@ class Store(StoreQueries):
         self._lock = threading.RLock()
         self.path = path
         self._sensor_ids: dict[str, int] = {}
+        self._holder: store_file.StoreLock | None = None
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        name = str(path)
-        if name != ":memory:":
-            file = Path(path).expanduser()
-            try:
-                _create_private_file(file)
-            except OSError as error:
-                raise StoreError(f"{file}: cannot create the store: {error.strerror}") from None
-            name = str(file)
-        try:
-            connection = sqlite3.connect(name, check_same_thread=False, isolation_level=None, timeout=10.0)
-        except sqlite3.Error as error:
-            raise StoreError(f"{name}: cannot open: {error}") from None
-        store = cls(connection, name)
-        try:
+    def open(
+        cls, path: Path | str, *, create: bool = True, migrate: bool = True, lock: str | None = None
+    ) -> Store:
+        """Open (or create) the store at ``path`` after checking it is a whole sitless store.
+
+        ``create=False, migrate=False`` is a reader's open (``sitless report``): it never creates,
+        upgrades or switches the journal of a file. ``lock`` (e.g. "sitless run") takes the store's
+        daemon lock, so a second daemon on it refuses to start and names this one's PID.
+        """
+        if str(path) == ":memory:":
+            connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            store = cls(connection, ":memory:")
             store._configure()
             store._migrate()
+            return store
+        file = Path(path).expanduser()
+        try:
+            if not store_file.inspect(file):
+                if not create:
+                    raise StoreFileError(
+                        f"no store at {file} (run `sitless run` or `sitless demo` first, or pass --store DB)"
+                    )
+                store_file.create_new(file, lambda connection: cls(connection, str(file))._migrate())
+            holder = store_file.StoreLock(file, lock) if lock else None
+        except StoreFileError as error:
+            raise StoreError(str(error)) from None
+        try:
+            connection = sqlite3.connect(file, check_same_thread=False, isolation_level=None, timeout=10.0)
+        except sqlite3.Error as error:
+            if holder:
+                holder.release()
+            raise StoreError(f"{file}: cannot open: {error}") from None
+        store = cls(connection, str(file))
+        store._holder = holder
+        try:
+            store._check(file, writable=create or migrate)
+            if create or migrate:
+                store._configure()
+            if migrate:
+                store._migrate()
+            else:
+                store._refuse_old_schema()
+        except (StoreError, StoreFileError) as error:
+            store.close()
+            raise StoreError(str(error)) from None
         except sqlite3.DatabaseError as error:
-            connection.close()
-            raise StoreError(f"{name}: not a usable sitless store: {error}") from None
-        except StoreError:
-            connection.close()
-            raise
+            store.close()
+            raise StoreError(f"{file}: not a usable sitless store: {error}") from None
         return store
+
+    def lock_for(self, purpose: str) -> None:
+        """Take the store's daemon lock (see ``sitless.store_file.StoreLock``), or raise ``StoreError``
+        naming the PID of the process that holds it."""
+        if self._holder is None and self.path != ":memory:":
+            try:
+                self._holder = store_file.StoreLock(Path(self.path), purpose)
+            except StoreFileError as error:
+                raise StoreError(str(error)) from None
+
+    def _check(self, file: Path, *, writable: bool) -> None:
+        self._db.execute("PRAGMA busy_timeout=10000")
+        try:
+            store_file.check_ours(self._db, file, LATEST_VERSION)
+        except sqlite3.DatabaseError as error:
+            advice = store_file.recovery_advice(file)
+            raise StoreFileError(f"{file}: the store is damaged ({error}). {advice}") from None
+        store_file.quick_check(self._db, file)
+        if writable:
+            _tighten(file)
+
+    def _refuse_old_schema(self) -> None:
+        version = self.schema_version()
+        if version < LATEST_VERSION:
+            raise StoreError(
+                f"{self.path}: written by an older sitless (schema version {version}, this one uses "
+                f"{LATEST_VERSION}); this command only reads, so it leaves the file as it is: "
+                "`sitless run` or `sitless replay` upgrade it"
+            )
+        if version > LATEST_VERSION:
+            raise StoreError(
+                f"{Path(self.path).name}: schema version {version} is newer than this sitless "
+                f"({LATEST_VERSION}); upgrade sitless"
+            )
 
     def _configure(self) -> None:
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -153,6 +210,9 @@ class Store(StoreQueries):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._holder:
+                self._holder.release()
+                self._holder = None
 
     def __enter__(self) -> Store:
         return self

@@ -86,8 +86,18 @@ def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
 def test_without_a_default_file_sitless_runs_on_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("SITLESS_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "absent"))
     assert load_config().tables == {}
+
+
+def test_a_sitless_config_variable_naming_no_file_is_an_error_like_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 12: SITLESS_CONFIG=/nope used to be ignored without a word."""
+    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"config file .*nope.toml \(from SITLESS_CONFIG\) does not exist"):
+        load_config()
 
 
 @pytest.mark.parametrize("device_id", ["a/#", "+", "desk/2", ""])

@@ -8,6 +8,7 @@ client that only sees what went through the broker; the report at the end is the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -204,8 +205,15 @@ def _clean_up_broker(mqtt, topics, device_id: str, *, keep: bool) -> str:
 
 
 def fresh_store_path(out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out_dir.chmod(0o700)
+    """``out_dir/demo.db``, emptied. Folders the demo creates are 0700; an existing one is left as it is."""
+    from sitless.firmware_bridge.private_files import make_private_dirs
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"--out-dir {out_dir}: is a file, not a folder; name a folder (it is created if missing)")
+    try:
+        make_private_dirs(out_dir)
+    except OSError as error:
+        raise CommandError(f"--out-dir {out_dir}: cannot create it: {error.strerror}") from None
     path = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -232,37 +240,53 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
     console = Console(quiet=args.json)
     start = int(dt.datetime.combine(DEMO_DAY, dt.time(8, 0), tz).timestamp())
 
-    broker = None
-    cleanup_note = ""
-    mqtt = settings.mqtt
-    if mqtt.url is None:
-        try:
-            broker = start_private_broker(Path(tempfile.mkdtemp(prefix="sitless-demo-broker-")))
-            mqtt = replace(mqtt, url=broker.url)
-            console.message(f"started a private Mosquitto broker on {broker.url}")
-        except BrokerError as error:
-            console.message(f"{error}\nGoing on without a broker: prompts are printed here, marked NOT SENT.")
-    # Never the configured device's own topics: the demo must not overwrite (or, cleaning up, remove)
-    # the state and Home Assistant device of a real sitless on the same broker.
-    device_id = f"{mqtt.device_id}-demo" if mqtt.device_id else "demo"
-    mqtt = replace(mqtt, device_id=device_id, prefix=None, client_id=None)
-    settings = replace(settings, mqtt=mqtt)
-    topics = topics_for(mqtt, device_id)
+    try:  # every argument is checked before a broker starts or a file is touched
+        simulation = SimulationConfig(
+            hours=args.hours,
+            rate_hz=args.rate,
+            seed=args.seed,
+            mounting="pocket",
+            start=float(start),
+            packet_loss=0.005,
+            disconnects_per_hour=0.25,
+        )
+    except ValueError as error:
+        raise CommandError(f"--rate/--hours: {error}") from None
     store_path = fresh_store_path(args.out_dir)
-    store = open_store(settings, store_path)
-    phone = Phone(mqtt, topics.prompt, console, tz) if mqtt.url else None
-
-    simulation = SimulationConfig(
-        hours=args.hours,
-        rate_hz=args.rate,
-        seed=args.seed,
-        mounting="pocket",
-        start=float(start),
-        packet_loss=0.005,
-        disconnects_per_hour=0.25,
-    )
     speed = args.hours * 3600.0 / args.seconds
     source = SimulatedSource(simulation, speed=speed)
+
+    # What starts from here is stopped by `cleanup` whatever happens (an error, Ctrl-C); if this process
+    # is killed outright, the broker dies with it (PrivateBroker.die_with_parent).
+    cleanup = contextlib.ExitStack()
+    broker = phone = None
+    cleanup_note = ""
+    try:
+        mqtt = settings.mqtt
+        if mqtt.url is None:
+            try:
+                broker = start_private_broker(
+                    Path(tempfile.mkdtemp(prefix="sitless-demo-broker-")), die_with_parent=True
+                )
+                cleanup.callback(broker.close)
+                mqtt = replace(mqtt, url=broker.url)
+                console.message(f"started a private Mosquitto broker on {broker.url}")
+            except BrokerError as error:
+                console.message(f"{error}\nGoing on without a broker: prompts are printed here, marked NOT SENT.")
+        # Never the configured device's own topics: the demo must not overwrite (or, cleaning up, remove)
+        # the state and Home Assistant device of a real sitless on the same broker.
+        device_id = f"{mqtt.device_id}-demo" if mqtt.device_id else "demo"
+        mqtt = replace(mqtt, device_id=device_id, prefix=None, client_id=None)
+        settings = replace(settings, mqtt=mqtt)
+        topics = topics_for(mqtt, device_id)
+        store = open_store(settings, store_path)
+        cleanup.callback(store.close)
+        phone = Phone(mqtt, topics.prompt, console, tz) if mqtt.url else None
+        if phone:
+            cleanup.callback(phone.stop)
+    except BaseException:
+        cleanup.close()
+        raise
 
     def on_status(status) -> None:
         clock = dt.datetime.fromtimestamp(status.data_time, tz)
@@ -300,12 +324,8 @@ def main(args: argparse.Namespace) -> int:  # noqa: C901 - a linear script, kept
         report_path = (args.out_dir / "report.html").resolve()
         weekly.write_private(report_path, render_html(report, this_week).encode())
     finally:
-        if phone:
-            phone.stop()
-        store.close()
-        if broker:
-            broker.close()
-        elif mqtt.url:
+        cleanup.close()  # the phone, the store, our own broker
+        if not broker and mqtt.url:
             cleanup_note = _clean_up_broker(mqtt, topics, device_id, keep=args.keep_retained)
 
     day = report["days"][0] if report.get("days") else {}

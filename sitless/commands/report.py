@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     week = args.week if args.week else ("last" if args.last else "current")
     try:
         tz = weekly.resolve_timezone(args.timezone or report_settings.timezone or alerts_zone)
-        store = Store.open(path)
+        store = Store.open(path, create=False, migrate=False)  # a reader: never creates or upgrades
     except (weekly.ReportError, StoreError) as error:
         raise CommandError(str(error)) from None
     feeds = None

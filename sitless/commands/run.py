@@ -20,6 +20,7 @@ from sitless.daemon import (
 from sitless.firmware_bridge.simulate import SimulationConfig
 from sitless.firmware_bridge.sources import SimulatedSource
 from sitless.source_feed import is_fatal
+from sitless.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ def ble_source(settings, address: str | None):
         raise CommandError(str(error)) from None
     if address:
         sensor = SensorSettings(**{**sensor.__dict__, "address": address})
-    return BleSource(sensor)
+    # No BlueZ at start is not transient (it is not installed, or bluetoothd is stopped): exit with the
+    # reason, as `scan` and `record` do; a service manager's Restart= covers a BlueZ still booting.
+    # Once connected, a BlueZ restart is waited out like any other dropped link.
+    return BleSource(sensor, bluez_required=True)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -91,6 +95,10 @@ def main(args: argparse.Namespace) -> int:
         log.warning("no broker configured ([mqtt] url or --broker): prompts are stored but not sent")
     store = open_store(settings, args.store)
     try:
+        try:
+            store.lock_for("sitless run")  # a second daemon on this store refuses to start
+        except StoreError as error:
+            raise CommandError(str(error)) from None
         pipeline = build_pipeline(settings, store, source, device_id=device_id, live=True)
         try:
             run_until_done(pipeline)

@@ -73,8 +73,9 @@ def describe_families() -> list[dict]:
 def _rates(rates: list[float]) -> str:
     if not rates:
         return "any"
-    text = [f"{r:g}" for r in rates]
-    return ", ".join(text) + " Hz" if len(text) <= 4 else f"{text[0]}-{text[-1]} Hz"
+    ordered = sorted(set(rates))  # a family may list its rates by period (the micro:bit: 1 ms ... 640 ms)
+    text = [f"{r:g}" for r in ordered]
+    return ", ".join(text) + " Hz" if len(text) <= 4 else f"{text[0]}-{text[-1]} Hz ({len(text)} rates)"
 
 
 def run(args: argparse.Namespace) -> int:

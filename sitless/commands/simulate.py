@@ -125,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting({"--out": args.out, "--truth": args.truth}, {})
     if args.out.suffix.lower() not in (".csv", ".npz"):
         raise CommandError(f"--out must end in .csv or .npz, got {args.out.name!r}")
+    if args.truth is not None and args.truth.suffix.lower() != ".csv":
+        raise CommandError(
+            f"--truth is written as CSV (one row per second: timestamp,posture); name it .csv, got {args.truth.name!r}"
+        )
     try:
         config = SimulationConfig(
             hours=args.hours,

@@ -30,8 +30,8 @@ def _private_home(tmp_path_factory):
     os.environ.update(
         XDG_CONFIG_HOME=str(home / "config"),
         XDG_DATA_HOME=str(home / "data"),
-        SITLESS_CONFIG=str(home / "config" / "absent.toml"),
     )
+    os.environ.pop("SITLESS_CONFIG", None)  # the default file, in the private home, does not exist
     yield
     for key, value in saved.items():
         if value is None:

@@ -111,3 +111,27 @@ def test_untrusted_certificate_is_a_clear_error(tls_broker):
         publisher.stop()
     with pytest.raises(MqttError, match="certificate is not trusted"):
         publish_retained(settings, "sitless/x/state", "{}")
+
+
+def test_a_certificate_for_another_host_name_says_so_and_not_to_set_ca_certs(tmp_path):
+    """Issue 13 item 12: with ca_certs right, a name mismatch used to say "set [mqtt] ca_certs"."""
+    make_ca(tmp_path, "ca")
+    (tmp_path / "san.ext").write_text("subjectAltName=DNS:broker.elsewhere.example\n")
+    openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=broker.elsewhere.example", cwd=tmp_path,
+    )  # fmt: skip
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.crt", "-days", "2", "-extfile", "san.ext", cwd=tmp_path,
+    )  # fmt: skip
+    (tmp_path / "passwd").touch(mode=0o600)
+    server = _start(tmp_path, template=TEMPLATES / "tls.conf", tls_port=None)
+    try:
+        settings = MqttSettings(url=f"mqtts://127.0.0.1:{server.extra_ports['tls_port']}", ca_certs=tmp_path / "ca.crt")
+        with pytest.raises(MqttError) as caught:
+            publish_retained(settings, "sitless/x/state", "{}")
+    finally:
+        server.stop()
+    message = str(caught.value)
+    assert "not issued for '127.0.0.1'" in message and "ca_certs" not in message, message

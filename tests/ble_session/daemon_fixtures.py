@@ -242,7 +242,6 @@ def daemon_env(system_bus: str, tmp_path_factory: pytest.TempPathFactory) -> dic
         DBUS_SYSTEM_BUS_ADDRESS=system_bus,
         XDG_CONFIG_HOME=str(home / "config"),
         XDG_DATA_HOME=str(home / "data"),
-        SITLESS_CONFIG=str(home / "config" / "absent.toml"),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -21,7 +21,8 @@ from .conftest import simulated, still_sensor
 @pytest.fixture(autouse=True)
 def private_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    monkeypatch.delenv("SITLESS_CONFIG", raising=False)
 
 
 @pytest.fixture

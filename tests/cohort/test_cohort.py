@@ -29,7 +29,8 @@ EVENING = 1_795_127_400.0  # 2026-11-19 22:30 UTC: three hours that cross midnig
 @pytest.fixture(autouse=True)
 def private_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("SITLESS_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no config file there
+    monkeypatch.delenv("SITLESS_CONFIG", raising=False)  # (one naming a missing file is an error)
 
 
 @pytest.fixture(scope="module")
