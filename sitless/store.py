@@ -9,9 +9,10 @@ from its network thread while the daemon writes postures from its own.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -26,6 +27,7 @@ from sitless import store_file
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
 from sitless.analysis.setting_ranges import check_ranges, ranged
+from sitless.store_backlog import Backlog, BacklogWrites, PendingWrite
 from sitless.store_file import StoreFileError
 from sitless.store_queries import HEEDED_WITHIN_S, PromptRecord, StoreQueries
 from sitless.store_schema import LATEST_VERSION, MIGRATIONS, MINUTE_COLUMNS, MINUTE_POSTURE_CODES
@@ -67,18 +69,7 @@ class StoreSettings:
         return default_data_dir() / "sitless.db"
 
 
-def _tighten(path: Path) -> None:
-    """An existing store that others can read (copied in with a loose umask) is made 0600, with a warning.
-
-    Called only once the file is known to be a sitless store: nothing else of the user's is touched.
-    """
-    mode = os.stat(path).st_mode & 0o777
-    if mode & 0o077:
-        log.warning("%s: was readable by others (mode %o); set to 0600", path, mode)
-        os.chmod(path, 0o600)
-
-
-class Store(StoreQueries):
+class Store(StoreQueries, BacklogWrites):
     """One SQLite file; see ``sitless/store_schema.py`` for the tables."""
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
@@ -87,6 +78,8 @@ class Store(StoreQueries):
         self.path = path
         self._sensor_ids: dict[str, int] = {}
         self._holder: store_file.StoreLock | None = None
+        self._backlog = Backlog(path)
+        self._session_ids: dict[int, int] = {}  # stand-in id (full disk) -> stored id
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -137,7 +130,7 @@ class Store(StoreQueries):
             raise StoreError(str(error)) from None
         except sqlite3.DatabaseError as error:
             store.close()
-            raise StoreError(f"{file}: not a usable sitless store: {error}") from None
+            raise StoreError(str(store_file.unreadable(error, file))) from None
         return store
 
     def lock_for(self, purpose: str) -> None:
@@ -154,11 +147,10 @@ class Store(StoreQueries):
         try:
             store_file.check_ours(self._db, file, LATEST_VERSION)
         except sqlite3.DatabaseError as error:
-            advice = store_file.recovery_advice(file)
-            raise StoreFileError(f"{file}: the store is damaged ({error}). {advice}") from None
+            raise store_file.unreadable(error, file) from None
         store_file.quick_check(self._db, file)
         if writable:
-            _tighten(file)
+            store_file.tighten(file)
 
     def _refuse_old_schema(self) -> None:
         version = self.schema_version()
@@ -198,7 +190,7 @@ class Store(StoreQueries):
                     )
                 if version == LATEST_VERSION:
                     return
-                for statement in _statements(MIGRATIONS[version]):
+                for statement in store_file.statements(MIGRATIONS[version]):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={version + 1}")
             log.info("%s: migrated store schema to version %d", self.path, version + 1)
@@ -209,6 +201,11 @@ class Store(StoreQueries):
 
     def close(self) -> None:
         with self._lock:
+            if self._backlog and not self.catch_up():
+                log.error(
+                    "%s: the disk is still full: %s could not be stored and are lost with this process",
+                    self.path, self._backlog.summary(),
+                )  # fmt: skip
             self._db.close()
             if self._holder:
                 self._holder.release()
@@ -226,11 +223,13 @@ class Store(StoreQueries):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")  # a full disk can fail here too (the WAL grows at commit)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 self._sensor_ids.clear()  # a sensor row created in this transaction is gone
                 raise
-            self._db.execute("COMMIT")
 
     def _sensor(self, db: sqlite3.Connection, name: str, model: str | None = None) -> int:
         if name in self._sensor_ids and model is None:
@@ -257,18 +256,21 @@ class Store(StoreQueries):
         if series.codes.min() < 0 or series.codes.max() >= len(Posture):
             bad = int(series.codes[(series.codes < 0) | (series.codes >= len(Posture))][0])
             raise ValueError(f"posture code {bad} is not a Posture (0..{len(Posture) - 1})")
-        with self._transaction() as db:
-            sensor = self._sensor(db, sensor_id)
-            last = db.execute("SELECT last_second FROM sensors WHERE id=?", (sensor,)).fetchone()[0]
-            start, codes = series.start, series.codes
-            if last is not None and start <= last:
-                skip = last + 1 - start
-                if skip >= len(codes):
-                    return
-                start, codes = last + 1, codes[skip:]
-            self._insert_spells(db, sensor, start, codes)
-            self._add_minutes(db, sensor, start, codes)
-            db.execute("UPDATE sensors SET last_second=? WHERE id=?", (start + len(codes) - 1, sensor))
+        apply = functools.partial(self._store_postures, series=series, sensor_id=sensor_id)
+        self._write(PendingWrite(apply, "postures", len(series.codes), sensor=sensor_id, series=series))
+
+    def _store_postures(self, db: sqlite3.Connection, *, series: PostureSeconds, sensor_id: str) -> None:
+        sensor = self._sensor(db, sensor_id)
+        last = db.execute("SELECT last_second FROM sensors WHERE id=?", (sensor,)).fetchone()[0]
+        start, codes = series.start, series.codes
+        if last is not None and start <= last:
+            skip = last + 1 - start
+            if skip >= len(codes):
+                return
+            start, codes = last + 1, codes[skip:]
+        self._insert_spells(db, sensor, start, codes)
+        self._add_minutes(db, sensor, start, codes)
+        db.execute("UPDATE sensors SET last_second=? WHERE id=?", (start + len(codes) - 1, sensor))
 
     def _insert_spells(self, db: sqlite3.Connection, sensor: int, start: int, codes: np.ndarray) -> None:
         change = np.flatnonzero(np.diff(codes)) + 1
@@ -313,34 +315,33 @@ class Store(StoreQueries):
     def last_posture_second(self, sensor_id: str = "default") -> int | None:
         with self._lock:
             row = self._db.execute("SELECT last_second FROM sensors WHERE name=?", (sensor_id,)).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+            stored = None if row is None or row[0] is None else int(row[0])
+            waiting = [i.series.end - 1 for i in self._backlog.items if i.sensor == sensor_id and i.series]
+        return max([stored, *waiting], key=lambda v: -1 if v is None else v) if waiting else stored
 
     # ---------------------------------------------------------------- battery, raw samples
     def add_battery(self, ts: float, percent: int, sensor_id: str = "default") -> None:
-        with self._transaction() as db:
-            sensor = self._sensor(db, sensor_id)
+        def apply(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT OR REPLACE INTO battery(sensor, ts, percent) VALUES (?, ?, ?)",
-                (sensor, float(ts), int(percent)),
+                (self._sensor(db, sensor_id), float(ts), int(percent)),
             )
+
+        self._write(PendingWrite(apply, "other", 64))
 
     def add_raw(self, chunk: SampleChunk, sensor_id: str = "default") -> None:
         """Keep raw samples (the caller checks ``[store] keep_raw_days``); a replayed chunk is ignored."""
         if not len(chunk):
             return
-        with self._transaction() as db:
-            sensor = self._sensor(db, sensor_id)
+        t, xyz = chunk.t.astype("<f8").tobytes(), chunk.xyz.astype("<f4").tobytes()
+
+        def apply(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT OR IGNORE INTO raw_chunks(sensor, t0, t1, n, t, xyz) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    sensor,
-                    float(chunk.t[0]),
-                    float(chunk.t[-1]),
-                    len(chunk),
-                    chunk.t.astype("<f8").tobytes(),
-                    chunk.xyz.astype("<f4").tobytes(),
-                ),
+                (self._sensor(db, sensor_id), float(chunk.t[0]), float(chunk.t[-1]), len(chunk), t, xyz),
             )
+
+        self._write(PendingWrite(apply, "raw", len(t) + len(xyz)))
 
     def prune_raw(self, older_than: float) -> int:
         """Delete raw chunks whose last sample is before ``older_than``; returns the samples deleted."""
@@ -356,56 +357,90 @@ class Store(StoreQueries):
         self, message_id: str, topic: str, payload: str, *, qos: int = 1, retain: bool = False
     ) -> None:
         """Queue a message until the broker acknowledges it; the same id twice is stored once."""
-        with self._transaction() as db:
+        message = OutboxMessage(message_id, topic, payload, int(qos), bool(retain), time.time())
+
+        def apply(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT OR IGNORE INTO outbox(message_id, topic, payload, qos, retain, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (message_id, topic, payload, int(qos), int(bool(retain)), time.time()),
+                (message_id, topic, payload, message.qos, int(message.retain), message.created),
             )
 
+        self._write(PendingWrite(apply, "outbox", len(payload) + 128, key=message_id, payload=message))
+
     def outbox_pending(self) -> list[OutboxMessage]:
+        """Stored messages, then those still waiting for disk space (a prompt goes out on a full disk)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT message_id, topic, payload, qos, retain, created FROM outbox ORDER BY seq"
             ).fetchall()
-        return [OutboxMessage(m, t, p, int(q), bool(r), float(c)) for m, t, p, q, r, c in rows]
+            waiting = [i.payload for i in self._backlog.items if i.kind == "outbox"]
+        stored = [OutboxMessage(m, t, p, int(q), bool(r), float(c)) for m, t, p, q, r, c in rows]
+        ids = {m.message_id for m in stored}
+        return stored + [m for m in waiting if isinstance(m, OutboxMessage) and m.message_id not in ids]
 
     def outbox_done(self, message_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM outbox WHERE message_id=?", (message_id,))
+        with self._lock:
+            for item in list(self._backlog.items):  # acknowledged before it was ever stored
+                if item.kind == "outbox" and item.key == message_id:
+                    self._backlog.items.remove(item)
+                    self._backlog.bytes -= item.size
+            self._write(
+                PendingWrite(
+                    lambda db: db.execute("DELETE FROM outbox WHERE message_id=?", (message_id,)), "other", 64
+                )
+            )
 
     # ---------------------------------------------------------------- prompts
     def add_prompt(self, prompt_id: str, ts: float, sitting_s: float, level: int, exercise: str) -> None:
         """Record a prompt; the same id twice (a replay) is stored once."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO prompts(prompt_id, ts, sitting_s, level, exercise) VALUES (?, ?, ?, ?, ?)",
-                (prompt_id, float(ts), float(sitting_s), int(level), str(exercise)),
+        row = (prompt_id, float(ts), float(sitting_s), int(level), str(exercise))
+        self._write(
+            PendingWrite(
+                lambda db: db.execute(
+                    "INSERT OR IGNORE INTO prompts(prompt_id, ts, sitting_s, level, exercise) VALUES (?, ?, ?, ?, ?)",
+                    row,
+                ),
+                "other",
+                256,
             )
+        )
 
     def set_prompt_outcome(self, prompt_id: str, stood_after_s: float | None) -> None:
         """``stood_after_s=None`` means the user did not stand within 5 minutes of the prompt."""
-        with self._transaction() as db:
+
+        def apply(db: sqlite3.Connection) -> None:
             changed = db.execute(
                 "UPDATE prompts SET outcome_known=1, stood_after_s=? WHERE prompt_id=?",
                 (None if stood_after_s is None else float(stood_after_s), prompt_id),
             ).rowcount
-        if not changed:
-            log.warning("%s: outcome for unknown prompt %r ignored", self.path, prompt_id)
+            if not changed:
+                log.warning("%s: outcome for unknown prompt %r ignored", self.path, prompt_id)
+
+        self._write(PendingWrite(apply, "other", 128))
 
     # ---------------------------------------------------------------- daemon state
     def save_state(self, key: str, value: dict) -> None:
         text = json.dumps(value, sort_keys=True)
-        with self._transaction() as db:
+        updated = time.time()
+
+        def apply(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT INTO state(key, value, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated=excluded.updated",
-                (key, text, time.time()),
+                (key, text, updated),
             )
+
+        self._write(PendingWrite(apply, "state", len(text) + 64, key=key, payload=text))
 
     def load_state(self, key: str) -> dict | None:
         with self._lock:
-            row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+            waiting = [i.payload for i in self._backlog.items if i.kind == "state" and i.key == key]
+            row = (
+                (waiting[-1],)
+                if waiting
+                else self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+            )
         if row is None:
             return None
         try:
@@ -417,28 +452,26 @@ class Store(StoreQueries):
 
     # ---------------------------------------------------------------- sessions
     def start_session(self, sensor_id: str, model: str | None, started: float) -> int:
-        with self._transaction() as db:
+        """The new session's id; on a full disk a negative stand-in that ``end_session`` understands."""
+        stand_in = -1 - len(self._session_ids)
+
+        def apply(db: sqlite3.Connection) -> int:
             sensor = self._sensor(db, sensor_id, model)
-            return int(
+            real = int(
                 db.execute(
                     "INSERT INTO sessions(sensor, model, started) VALUES (?, ?, ?)",
                     (sensor, model, float(started)),
                 ).lastrowid
             )
+            self._session_ids[stand_in] = real
+            return real
+
+        real = self._write(PendingWrite(apply, "session", 64))
+        return stand_in if real is None else int(real)  # type: ignore[call-overload]
 
     def end_session(self, session_id: int, ended: float) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE sessions SET ended=? WHERE id=?", (float(ended), int(session_id)))
+        def apply(db: sqlite3.Connection) -> None:
+            real = self._session_ids.get(int(session_id), int(session_id))
+            db.execute("UPDATE sessions SET ended=? WHERE id=?", (float(ended), real))
 
-
-def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (``sqlite3.complete_statement`` knows about comments)."""
-    statements, pending = [], ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete statement in migration: {pending.strip()[:60]!r}")
-    return statements
+        self._write(PendingWrite(apply, "session", 64))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import shlex
 import sqlite3
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from sitless.firmware_bridge.private_files import make_private_dirs
 
+log = logging.getLogger("sitless.store")
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Tables every sitless store has (schema version 1 on); a SQLite file without them is someone else's.
 OUR_TABLES = frozenset({"sensors", "spells", "minutes", "prompts", "outbox", "state"})
@@ -105,12 +107,37 @@ def recovery_advice(path: Path) -> str:
     )
 
 
+#: SQLite result codes that mean the file itself is bad (https://sqlite.org/rescode.html).
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+
+
+def unreadable(error: sqlite3.Error, path: Path) -> StoreFileError:
+    """Damage gets the recovery advice; anything else (a full disk, an I/O error) is not called damage."""
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return StoreFileError(f"{path}: the store is damaged ({error}). {recovery_advice(path)}")
+    return StoreFileError(f"{path}: cannot read the store ({error}){disk_full_hint(path)}")
+
+
+def disk_full_hint(path: Path) -> str:
+    try:
+        space = os.statvfs(path.parent)
+    except OSError:
+        return ""
+    if space.f_bavail * space.f_frsize < 256 * 1024:
+        return (
+            f": the disk holding it is full ({space.f_bavail * space.f_frsize // 1024} kB free); "
+            "free some space and start again (nothing stored is lost)"
+        )
+    return ""
+
+
 def quick_check(db: sqlite3.Connection, path: Path) -> None:
     """Refuse a damaged store, with what to do about it."""
     try:
         problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
     except sqlite3.DatabaseError as error:
-        problems = [str(error)]
+        raise unreadable(error, path) from None
     if problems != ["ok"]:
         lines = [line for p in problems for line in str(p).splitlines() if not line.startswith("***")]
         detail = "; ".join(lines)[:300]
@@ -184,3 +211,27 @@ class StoreLock:
         if self._fd >= 0:
             os.close(self._fd)  # closing drops the flock; the file stays (removing it would race)
             self._fd = -1
+
+
+def tighten(path: Path) -> None:
+    """An existing store that others can read (copied in with a loose umask) is made 0600, with a warning.
+
+    Called only once the file is known to be a sitless store: nothing else of the user's is touched.
+    """
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s: was readable by others (mode %o); set to 0600", path, mode)
+        os.chmod(path, 0o600)
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration script into statements (``sqlite3.complete_statement`` knows about comments)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in migration: {pending.strip()[:60]!r}")
+    return statements

@@ -83,7 +83,9 @@ def test_the_cli_reports_an_out_of_range_value_in_one_line(tmp_path: Path) -> No
     config = tmp_path / "config.toml"
     config.write_text("[alerts]\nsit_limit_min = inf\n")
     (tmp_path / "day.csv").write_text("t,x,y,z\n")
-    done = sitless("replay", str(tmp_path / "day.csv"), "--config", str(config), "--store", str(tmp_path / "s.db"))
+    done = sitless(
+        "replay", str(tmp_path / "day.csv"), "--config", str(config), "--store", str(tmp_path / "s.db")
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert f"{config}: [alerts] sit_limit_min = inf: must be a finite number from 0.1 to 720 min" in line

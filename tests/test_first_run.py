@@ -126,7 +126,9 @@ def test_a_config_with_a_password_that_others_can_read_is_warned_about(
 def test_simulate_refuses_a_truth_file_it_would_not_write_as_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["simulate", "--hours", "0.1", "--out", str(tmp_path / "x.csv"), "--truth", str(tmp_path / "x.npz")])
+    code = main(
+        ["simulate", "--hours", "0.1", "--out", str(tmp_path / "x.csv"), "--truth", str(tmp_path / "x.npz")]
+    )
     assert code == 2 and "--truth is written as CSV" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 

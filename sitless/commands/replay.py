@@ -79,6 +79,12 @@ def main(args: argparse.Namespace) -> int:
             run_until_done(pipeline)
         except RecordingError as error:
             raise CommandError(str(error)) from None
+        if not store.catch_up():  # the disk filled up: what is kept in memory dies with this process
+            raise CommandError(
+                f"the disk holding {store.path} is full: {store.waiting} could not be stored. Everything "
+                "stored before is intact; free some space and run the same replay again (it continues "
+                "where the store stopped)"
+            )
         waiting = len(store.outbox_pending()) if pipeline.publisher else 0
     finally:
         store.close()

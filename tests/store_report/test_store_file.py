@@ -87,7 +87,9 @@ def test_two_names_for_one_store_share_its_lock(tmp_path: Path) -> None:
     (tmp_path / "link.db").symlink_to(db)
     with Store.open(db, lock="test") as store:
         assert store.last_posture_second() is None
-        with pytest.raises(StoreError, match=f"already in use by another sitless daemon \\(PID {os.getpid()}\\)"):
+        with pytest.raises(
+            StoreError, match=f"already in use by another sitless daemon \\(PID {os.getpid()}\\)"
+        ):
             Store.open(tmp_path / "link.db", lock="second")
     with Store.open(tmp_path / "link.db", lock="after close"):
         pass
