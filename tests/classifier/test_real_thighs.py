@@ -50,7 +50,9 @@ def wearing(person: str) -> tuple[SampleChunk, np.ndarray]:
         )
         truth[share >= 0.8] = code
     changes = np.concatenate([[0], np.flatnonzero(labels[1:] != labels[:-1]) + 1, [len(t) - 1]])
-    changes = np.concatenate([changes, np.flatnonzero(np.diff(t) > 1.0), np.flatnonzero(np.diff(t) > 1.0) + 1])
+    changes = np.concatenate(
+        [changes, np.flatnonzero(np.diff(t) > 1.0), np.flatnonzero(np.diff(t) > 1.0) + 1]
+    )
     for c in changes:
         at = int(seconds[c])
         truth[max(at - 2, 0) : at + 3] = -1
