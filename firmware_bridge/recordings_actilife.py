@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings_gzip import open_recording
 from sitless.firmware_bridge.recordings_timestamps import RecordingError
 
 SIGNATURE = b"------------ Data File Created By ActiGraph"
@@ -50,7 +51,7 @@ def _strptime_format(actilife: str) -> str:
 
 
 def read_actilife_header(path: Path) -> dict:
-    with open(path, "rb") as handle:
+    with open_recording(path) as handle:
         lines = [handle.readline().decode("latin-1").strip() for _ in range(HEADER_LINES + 1)]
     if not lines[0].encode("latin-1").startswith(SIGNATURE):
         raise RecordingError(path, 1, "not an ActiLife CSV export (no 'Data File Created By ActiGraph' line)")
@@ -90,7 +91,7 @@ def iter_actilife(
 ) -> Iterator[SampleChunk]:
     header = read_actilife_header(path)
     period = 1.0 / header["rate_hz"]
-    with open(path, "rb") as handle:
+    with open_recording(path) as handle:
         for _ in range(header["first_data_line"] - 1):
             handle.readline()
         usecols = header["usecols"]

@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings_gzip import open_recording
 from sitless.firmware_bridge.recordings_timestamps import RecordingError
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _rate_and_range(code: int) -> tuple[float, int]:
 def read_cwa_info(path: os.PathLike | str) -> CwaInfo:
     """The header of a .cwa file; ``RecordingError`` (naming file and offset) if it is not one."""
     path = Path(path)
-    with open(path, "rb") as handle:
+    with open_recording(path) as handle:
         header = handle.read(HEADER_BYTES)
     if len(header) < HEADER_BYTES:
         raise RecordingError(path, None, f"byte {len(header)}: file ends inside the 1024-byte CWA header")
@@ -277,21 +278,26 @@ def iter_cwa(
     read_cwa_info(path)  # refuses a foreign file with a clear message
     found: list[RecordingError] = []
     blocks_per_read = max(2, min(BLOCKS_PER_READ, chunk_samples // 40 + 1))
-    size = path.stat().st_size
-    total_blocks = (size - HEADER_BYTES) // BLOCK_BYTES
     last_t = -np.inf
     went_back = 0
     previous = None
-    with open(path, "rb") as handle:
+    read_bytes = HEADER_BYTES
+    with open_recording(path) as handle:
+        handle.read(HEADER_BYTES)
         first = 0
-        while first < total_blocks:
-            # One block more than decoded: its anchor spaces the last block's samples.
-            want = min(blocks_per_read + 1, total_blocks - first)
-            handle.seek(HEADER_BYTES + BLOCK_BYTES * first)
-            data = handle.read(want * BLOCK_BYTES)
-            raw = np.frombuffer(data, np.uint8)[: (len(data) // BLOCK_BYTES) * BLOCK_BYTES]
-            raw = raw.reshape(-1, BLOCK_BYTES)
-            take = len(raw) if first + len(raw) >= total_blocks else len(raw) - 1
+        pending = b""  # the block read ahead last time (one read's lookahead is the next one's first)
+        while True:
+            # One block more than decoded: its anchor spaces the last block's samples. Reads only go
+            # forward, so a gzip-compressed .cwa.gz streams as well as a plain file.
+            data = pending + handle.read(blocks_per_read * BLOCK_BYTES + BLOCK_BYTES - len(pending))
+            read_bytes += len(data) - len(pending)
+            whole = len(data) // BLOCK_BYTES
+            if not whole:
+                break
+            raw = np.frombuffer(data, np.uint8)[: whole * BLOCK_BYTES].reshape(-1, BLOCK_BYTES)
+            at_end = len(data) < (blocks_per_read + 1) * BLOCK_BYTES
+            take = whole if at_end else whole - 1
+            pending = b"" if at_end else data[take * BLOCK_BYTES : whole * BLOCK_BYTES]
             blocks = _decode_blocks(path, raw[:take], first, found)
             lookahead = None
             if take < len(raw):
@@ -300,6 +306,8 @@ def iter_cwa(
                     lookahead = (int(ahead.index[0]), float(ahead.anchor_t[0]), int(ahead.anchor_at[0]))
             first += take
             if not len(blocks.index):
+                if at_end:
+                    break
                 continue
             t = _sample_times(blocks, lookahead, previous)
             previous = (
@@ -319,8 +327,10 @@ def iter_cwa(
                 last_t = float(t[-1])
                 for start in range(0, len(t), max(1, chunk_samples)):
                     yield SampleChunk(t[start : start + chunk_samples], xyz[start : start + chunk_samples])
-    if size > HEADER_BYTES and (size - HEADER_BYTES) % BLOCK_BYTES:
-        offset = HEADER_BYTES + BLOCK_BYTES * total_blocks
+            if at_end:
+                break
+    if (read_bytes - HEADER_BYTES) % BLOCK_BYTES:
+        offset = HEADER_BYTES + BLOCK_BYTES * ((read_bytes - HEADER_BYTES) // BLOCK_BYTES)
         found.append(RecordingError(path, None, f"byte {offset}: the file ends inside a block (cut short?)"))
     if went_back:
         found.append(RecordingError(path, None, f"{went_back} samples went back in time: dropped"))

@@ -25,6 +25,7 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.recordings_cwa import _report
+from sitless.firmware_bridge.recordings_gzip import open_recording
 from sitless.firmware_bridge.recordings_timestamps import RecordingError
 
 PAGE_LINES = 10
@@ -52,7 +53,7 @@ class GeneactivInfo:
 def read_geneactiv_info(path: Path) -> GeneactivInfo:
     metadata: dict[str, str] = {}
     lines = 0
-    with open(path, "rb") as handle:
+    with open_recording(path) as handle:
         for raw in handle:
             lines += 1
             line = raw.decode("latin-1").strip()
@@ -111,7 +112,7 @@ def iter_geneactiv(
 ) -> Iterator[SampleChunk]:
     info = read_geneactiv_info(path)
     found: list[RecordingError] = []
-    with open(path, "rb") as handle:
+    with open_recording(path) as handle:
         for _ in range(info.header_lines):
             handle.readline()
         line_number = info.header_lines

@@ -10,6 +10,7 @@ GENEActiv), so no unit guess is needed for them.
 
 from __future__ import annotations
 
+import gzip
 import os
 import zipfile
 from collections.abc import Iterator
@@ -17,11 +18,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge.recordings_gzip import GZIP_MAGIC
 from sitless.firmware_bridge.recordings_timestamps import RecordingError
 
 NATIVE = ("cwa", "gt3x", "geneactiv", "actilife")
-#: Suffixes whose files are searched for in a study's folder (``sitless classify DIR``).
+#: Suffixes whose files are searched for in a study's folder (``sitless classify DIR``); device files
+#: may also be gzip-compressed (``.cwa.gz``, ``.bin.gz``, ``.csv.gz`` for ActiLife exports).
 RECORDING_SUFFIXES = (".csv", ".npz", ".cwa", ".gt3x", ".bin")
+COMPRESSED_SUFFIXES = (".cwa.gz", ".bin.gz", ".csv.gz")
+
+
+def looks_like_recording(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(RECORDING_SUFFIXES) or lowered.endswith(COMPRESSED_SUFFIXES)
 _NAMES = {
     "cwa": "Axivity CWA",
     "gt3x": "ActiGraph GT3X",
@@ -43,9 +52,29 @@ def sniff_format(path: os.PathLike | str) -> str:
     except OSError as error:
         raise RecordingError(path, None, f"cannot read: {error.strerror}") from None
     suffix = path.suffix.lower()
+    compressed = head[:2] == GZIP_MAGIC
+    if compressed:  # x.cwa.gz: what counts is the decompressed content (and the name under the .gz)
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(64)
+        except (OSError, EOFError) as error:
+            raise RecordingError(path, None, f"byte 0: a damaged gzip file ({error})") from None
+        suffix = Path(path.stem).suffix.lower()
+        kind = _sniff_content(path, head, suffix, inside_gzip=True)
+        if kind not in ("cwa", "geneactiv", "actilife"):
+            raise RecordingError(
+                path, None, f"a gzip-compressed {_NAMES[kind]} file: decompress it first (gunzip -k {path.name})"
+            )
+        return kind
+    return _sniff_content(path, head, suffix, inside_gzip=False)
+
+
+def _sniff_content(path: Path, head: bytes, suffix: str, *, inside_gzip: bool) -> str:
     if head[:2] == b"MD" and len(head) >= 4 and int.from_bytes(head[2:4], "little") == 1020:
         return "cwa"
     if head.startswith(b"PK\x03\x04"):
+        if inside_gzip:
+            return "gt3x" if suffix == ".gt3x" else "npz"
         try:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sitless.firmware_bridge.recordings_native import RECORDING_SUFFIXES
+from sitless.firmware_bridge.recordings_native import RECORDING_SUFFIXES, looks_like_recording
 
 RESULTS = "recordings"
 TABLE = "cohort.csv"
@@ -62,17 +62,25 @@ class Recording:
 
     @property
     def participant(self) -> str:
-        return self.name.rsplit(".", 1)[0]
+        """The name without its suffix (both of ``.cwa.gz``)."""
+        stem = self.name[:-3] if self.name.lower().endswith(".gz") else self.name
+        return stem.rsplit(".", 1)[0]
 
 
-def find_recordings(inputs: list[str]) -> list[Recording]:
-    """Files under the folders, matching the globs, or named; sorted, so every shard sees the same list."""
+def find_recordings(inputs: list[str], exclude: Path | None = None) -> list[Recording]:
+    """Files under the folders, matching the globs, or named; sorted, so every shard sees the same list.
+
+    ``exclude`` (the results folder) is never searched: results kept inside the study's folder are not
+    recordings."""
     found: dict[Path, Path] = {}  # file -> the root its name is taken relative to
+    skip = exclude.resolve() if exclude is not None else None
     for given in inputs:
         path = Path(given)
         if path.is_dir():
             for file in path.rglob("*"):
-                if file.is_file() and file.suffix.lower() in RECORDING_SUFFIXES:
+                if skip is not None and skip in file.resolve().parents:
+                    continue
+                if file.is_file() and looks_like_recording(file.name):
                     found.setdefault(file, path)
         elif path.is_file():
             found.setdefault(path, path.parent)
@@ -81,6 +89,8 @@ def find_recordings(inputs: list[str]) -> list[Recording]:
             if not matches:
                 raise CohortError(f"{given}: no such file or folder, and no file matches it as a pattern")
             for match in matches:
+                if skip is not None and skip in Path(match).resolve().parents:
+                    continue
                 if Path(match).is_file():
                     found.setdefault(Path(match), _glob_root(given))
     if not found:

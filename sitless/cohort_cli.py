@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, settings, calibration) -> int:
     if not args.input:
         raise CommandError("give the recordings: a folder, a pattern or files (or --merge)")
     try:
-        everything = find_recordings(args.input)
+        everything = find_recordings(args.input, exclude=args.out_dir)
         mine = shard(everything, args.shard)
     except CohortError as error:
         raise CommandError(str(error)) from None

@@ -163,6 +163,23 @@ def test_a_dask_worker_that_dies_has_its_recording_retried_elsewhere(study, clus
     assert (out / "recordings" / "p01.cwa.json").stat().st_mtime_ns == died["p01_mtime_ns"]
 
 
+def test_results_inside_the_study_folder_are_not_taken_for_recordings(study, tmp_path, capsys):
+    import gzip
+    import shutil
+
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(study / "p02.npz", small / "p02.npz")
+    (small / "p01.cwa.gz").write_bytes(gzip.compress((study / "p01.cwa").read_bytes()))
+    for _ in range(2):
+        assert classify(str(small), "--out-dir", str(small / "results"), "--json") == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["recordings"] == 2 and summary["failed"] == []
+    assert summary["skipped_done"] == 2
+    rows = list(csv.DictReader((small / "results" / "cohort.csv").read_text().splitlines()))
+    assert {r["participant"] for r in rows} == {"p01", "p02"}  # p01.cwa.gz is participant p01
+
+
 def test_cohort_mistakes_are_one_clear_line(study, tmp_path, capsys):
     assert classify(str(study), "--out-dir", str(tmp_path), "--shard", "3/3") == 2
     assert "K must be 0 to N-1" in capsys.readouterr().err

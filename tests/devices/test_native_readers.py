@@ -269,6 +269,28 @@ def test_actilife_day_first_dates_and_a_bad_row_named_by_line(tmp_path):
         read_recording(export)
 
 
+@pytest.mark.parametrize("name", ["GGIRread_ax3_testfile.cwa", "actfast_geneactiv.bin"])
+def test_gzip_compressed_device_files_stream_as_the_plain_ones(name, tmp_path):
+    """UK Biobank ships .cwa.gz: read as they are, through gzip, in the same bounded memory."""
+    import gzip
+
+    compressed = tmp_path / f"{name}.gz"
+    compressed.write_bytes(gzip.compress((DEVICES / name).read_bytes()))
+    plain, packed = read_recording(DEVICES / name), read_recording(compressed)
+    np.testing.assert_array_equal(packed.t, plain.t)
+    np.testing.assert_array_equal(packed.xyz, plain.xyz)
+    assert device_info(compressed).body_location == device_info(DEVICES / name).body_location
+
+
+def test_a_gzip_compressed_sitless_csv_is_refused_with_what_to_do(tmp_path):
+    import gzip
+
+    compressed = tmp_path / "day.csv.gz"
+    compressed.write_bytes(gzip.compress(b"timestamp,x,y,z\n1800000000.0,0,0,1\n"))
+    with pytest.raises(RecordingError, match=r"day\.csv\.gz: a gzip-compressed sitless CSV file: decompress it first"):
+        read_recording(compressed)
+
+
 def test_format_is_recognised_from_content_not_the_name(tmp_path):
     disguised = tmp_path / "looks_like.csv"
     disguised.write_bytes((DEVICES / "skdh_ax6_sample.cwa").read_bytes())
