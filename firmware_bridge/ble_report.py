@@ -125,6 +125,7 @@ class SessionReporter:
             "connected": logging.INFO,
             "battery": logging.INFO,
             "gap": logging.INFO,
+            "notice": logging.INFO,
             "error": logging.DEBUG,
         }
         log.log(logging.DEBUG if quiet else levels.get(kind, logging.WARNING), "%s", message)
