@@ -138,7 +138,6 @@ class _Blocks:
     """The decodable data blocks of one read, as parallel arrays (one entry per block)."""
 
     index: np.ndarray  # block number in the file (0 = first data block)
-    sequence: np.ndarray
     anchor_t: np.ndarray  # time of the anchor sample
     anchor_at: np.ndarray  # index of the anchor sample in the block
     period: np.ndarray  # nominal seconds per sample
@@ -214,8 +213,7 @@ def _decode_blocks(path: Path, raw: np.ndarray, first_block: int, problems: list
             continue
         keep = np.arange(decoded.shape[1]) < block_count[:, None]
         xyz[(start[rows][:, None] + np.arange(decoded.shape[1]))[keep]] = decoded[keep]
-    sequence = words[:, 5].astype(np.int64) | words[:, 6].astype(np.int64) << 16
-    return _Blocks(number, sequence, anchor_t, anchor_at, 1.0 / frequency, count, xyz)
+    return _Blocks(number, anchor_t, anchor_at, 1.0 / frequency, count, xyz)
 
 
 def _sample_times(

@@ -25,8 +25,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from sitless.firmware_bridge.recordings_native import RECORDING_SUFFIXES, looks_like_recording
 
 RESULTS = "recordings"
@@ -353,8 +351,3 @@ def recording_table(summaries: list[dict]) -> str:
             f"{m['walking']:8.0f} {m['cycling']:8.0f} {m['lying']:8.0f} {m['nonwear']:8.0f}"
         )
     return "\n".join(lines)
-
-
-def numeric_table(rows: list[dict]) -> np.ndarray:
-    """The table's numbers as an array (tests compare runs with it)."""
-    return np.array([[row[c] or 0 for c in COLUMNS[2:-1]] for row in rows], np.float64)
