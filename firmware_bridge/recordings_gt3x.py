@@ -3,7 +3,7 @@
 Written against ActiGraph's published GT3X file format (actigraph/GT3X-File-Format):
 
 * ``info.txt``: ``Key: value`` lines; the sample rate, the acceleration scale (counts per g, the device's
-  calibration: 256 on the wGT3X-BT; 341 on older GT3X+ models when the line is missing) and the body
+  calibration: 256 on the wGT3X-BT; when the line is missing, 341 for the GT3X+ family) and the body
   location (``Limb``). Times in ``log.bin`` are the device's local clock; ``TimeZone`` says its offset,
   kept as metadata. Times are taken as they are, as for the other devices (and as actfast and GGIR do).
 * ``log.bin``: records ``0x1E, type, uint32 time (s), uint16 size, payload, checksum``, little-endian. An
@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 ACTIVITY, ACTIVITY2, PARAMETERS = 0x00, 0x1A, 0x15
 #: log.bin bytes parsed per pass (bounded memory whatever the recording's length).
 READ_BYTES = 8 << 20
-#: Counts per g for models whose info.txt has no "Acceleration Scale" line (GT3X file format notes).
-DEFAULT_SCALE = {"NEO": 341.0, "CLE": 341.0, "MOS": 256.0, "TAS": 341.0}
+#: Counts per g for models whose info.txt has no "Acceleration Scale" line: the +-6 g GT3X+ family (serials
+#: NEO, CLE, MRA) has 341; the +-8 g wGT3X-BT, wActiSleep and GT9X (MOS, TAS) have 256.
+DEFAULT_SCALE = {"NEO": 341.0, "CLE": 341.0, "MRA": 341.0}
 
 
 @dataclass
@@ -89,7 +90,7 @@ def read_gt3x_info(path: Path) -> Gt3xInfo:
     try:
         scale = float(metadata["Acceleration Scale"].replace(",", "."))
     except (KeyError, ValueError):
-        scale = DEFAULT_SCALE.get(serial[:3], 341.0)
+        scale = DEFAULT_SCALE.get(serial[:3], 256.0)
     return Gt3xInfo(
         serial=serial,
         device=metadata.get("Device Type", "ActiGraph"),

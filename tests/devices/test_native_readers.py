@@ -190,6 +190,18 @@ def test_gt9x_activity2_records_are_read_and_an_idle_record_is_a_gap(tmp_path):
     np.testing.assert_allclose(samples.t, real.t[:180], atol=1e-6)
 
 
+def test_gt3x_without_a_scale_line_uses_the_model_s_scale(tmp_path):
+    source = zipfile.ZipFile(DEVICES / "actfast_actigraph.gt3x")
+    info = b"\n".join(line for line in source.read("info.txt").split(b"\n") if b"Acceleration Scale" not in line)
+    for serial, scale in ((b"MOS2E17210537", 256.0), (b"CLE2B21130054", 341.0)):
+        older = tmp_path / f"{serial.decode()}.gt3x"
+        with zipfile.ZipFile(older, "w") as target:
+            target.writestr("info.txt", info.replace(b"MOS2E17210537", serial))
+            target.writestr("log.bin", source.read("log.bin"))
+        samples = read_recording(older)
+        np.testing.assert_allclose(samples.xyz, _reference(DEVICES / "actfast_actigraph.gt3x")[1] * 256.0 / scale, rtol=1e-6)
+
+
 def test_truncated_gt3x_log_is_reported_with_its_offset(tmp_path):
     cut = _rewrite_gt3x(tmp_path, lambda log: log[: len(log) // 2])
     samples, problems = read_recording_with_problems(cut)
