@@ -40,16 +40,17 @@ BATTERY_DRAIN_PER_HOUR = 0.5
 class _Pacer:
     """Sleeps so that data time advances at ``speed`` x wall time from the first packet on."""
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, fast_until: float | None = None) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive (data seconds per wall second), got {speed}")
         self.speed = speed
+        self.fast_until = fast_until  # data before it goes at once (an earlier run already paced it)
         self.origin: tuple[float, float] | None = None
         self.count = 0
 
     async def wait_until(self, data_time: float) -> None:
         self.count += 1
-        if math.isinf(self.speed):
+        if math.isinf(self.speed) or (self.fast_until is not None and data_time < self.fast_until):
             if self.count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             return
@@ -108,9 +109,11 @@ class SimulatedSource:
             self._simulator = Simulator(self.config)
         return self._simulator
 
-    async def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]:
+    async def chunks(
+        self, start_at: float | None = None, fast_until: float | None = None
+    ) -> AsyncIterator[SampleChunk]:
         sim = self.simulator
-        pacer = _Pacer(self.speed)
+        pacer = _Pacer(self.speed, fast_until)
         packet_samples = self.config.packet_samples
         per_chunk = _chunk_samples(self.speed, self.config.rate_hz, packet_samples)
         step = max(60 * int(math.ceil(self.config.rate_hz)) * 5, per_chunk)  # >= five minutes at a time
@@ -159,8 +162,10 @@ class ReplaySource:
         self.battery_percent: int | None = None
         self.samples_sent = 0
 
-    async def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]:
-        pacer = _Pacer(self.speed)
+    async def chunks(
+        self, start_at: float | None = None, fast_until: float | None = None
+    ) -> AsyncIterator[SampleChunk]:
+        pacer = _Pacer(self.speed, fast_until)
         per_chunk: int | None = None
         for block in iter_recording(self.path, 1 << 16, on_error=self.on_error, problems=self.problems):
             block = _skip_before(block, start_at)

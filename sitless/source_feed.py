@@ -16,7 +16,8 @@ from sitless.analysis.samples import SampleChunk
 
 log = logging.getLogger(__name__)
 
-#: Samples re-read before the resume point after a restart, so the classifier's filters settle.
+#: Samples a live source re-reads before the resume point after a restart, so the classifier's
+#: filters settle (a recording is re-read from its start instead: see ``SourceFeed``).
 WARMUP_S = 30
 #: A failing live source is retried after 2, 4, 8 ... seconds, at most this long.
 SOURCE_RETRY_MAX_S = 30.0
@@ -27,8 +28,10 @@ class SampleSource(Protocol):
 
     ``chunks(start_at)`` yields ``SampleChunk`` objects in time order for as long as the source has
     data; ``start_at`` (epoch seconds) lets a recording skip what an earlier run already processed
-    (a live sensor ignores it: it cannot go back). An exception whose ``fatal`` attribute is true is
-    a problem retrying cannot fix (BlueZ missing): the daemon ends with its message.
+    (a live sensor ignores it: it cannot go back). A recording also takes ``fast_until``: data before
+    it is delivered at once, without pacing (``SourceFeed`` passes it to a replay only). An exception
+    whose ``fatal`` attribute is true is a problem retrying cannot fix (BlueZ missing): the daemon
+    ends with its message.
     """
 
     #: What a person calls it ("replay of day.csv", the sensor's advertised name).
@@ -49,9 +52,18 @@ def is_fatal(error: BaseException) -> bool:
 class SourceFeed:
     """The source's chunks from the resume point on; a live source is retried after errors.
 
-    ``resume_at`` is the first data second still to process (None: from the start). Chunks that end
-    more than ``WARMUP_S`` before it are dropped (a live sensor has none; a recording is asked to skip
-    them with ``start_at``); the classifier sees the warm-up and the pipeline drops its seconds.
+    ``resume_at`` is the first data second still to process (None: from the start); the pipeline
+    drops the seconds before it, the classifier sees them.
+
+    A replay (``retry`` False) is re-read from the start of the recording, unpaced up to
+    ``resume_at``: the classifier then reaches the resume point in exactly the state an
+    uninterrupted run had (its IIR filters, the learned upright reference and the non-wear windows
+    all remember more than any warm-up), so a resumed replay gives the same postures, spells and
+    prompt ids as one never interrupted, wherever it was killed (issue 13 item 9: a 30-s warm-up
+    moved posture changes near the resume point by a second, and with them every later prompt of
+    the spell). The cost is re-classifying what was done before, a few seconds per recorded day.
+    A live source cannot go back: it is asked for ``WARMUP_S`` before the resume point (a simulated
+    one can), and chunks ending before that are dropped.
     """
 
     def __init__(self, source: SampleSource, *, resume_at: int | None, retry: bool) -> None:
@@ -62,13 +74,20 @@ class SourceFeed:
 
     @property
     def start_at(self) -> float | None:
-        return None if self.resume_at is None else float(self.resume_at - WARMUP_S)
+        if self.resume_at is None or not self.retry:
+            return None
+        return float(self.resume_at - WARMUP_S)
+
+    def _source_chunks(self) -> AsyncIterator[SampleChunk]:
+        if self.resume_at is not None and not self.retry:
+            return self.source.chunks(None, fast_until=float(self.resume_at))  # type: ignore[call-arg]
+        return self.source.chunks(self.start_at)
 
     async def chunks(self) -> AsyncIterator[SampleChunk]:
         failures = 0
         while True:
             try:
-                async for chunk in self.source.chunks(self.start_at):
+                async for chunk in self._source_chunks():
                     failures = 0
                     if self.start_at is not None and len(chunk) and chunk.t[-1] < self.start_at:
                         continue
