@@ -27,20 +27,25 @@ def make_ca(directory: Path, name: str) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def tls_broker(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls-broker")
-    make_ca(directory, "ca")
-    make_ca(directory, "other-ca")
-    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+def make_server_cert(directory: Path, common_name: str, alt_names: str) -> None:
+    """server.key/server.crt signed by ``ca`` for ``alt_names`` (e.g. "IP:127.0.0.1,DNS:localhost")."""
+    (directory / "san.ext").write_text(f"subjectAltName={alt_names}\n")
     openssl(
         "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1", cwd=directory,
+        "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={common_name}", cwd=directory,
     )  # fmt: skip
     openssl(
         "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "server.crt", "-days", "2", "-extfile", "san.ext", cwd=directory,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tls-broker")
+    make_ca(directory, "ca")
+    make_ca(directory, "other-ca")
+    make_server_cert(directory, "127.0.0.1", "IP:127.0.0.1,DNS:localhost")
     passwd = directory / "passwd"
     passwd.touch(mode=0o600)
     subprocess.run(["mosquitto_passwd", "-b", str(passwd), USER, PASSWORD], check=True, timeout=30)
@@ -116,15 +121,7 @@ def test_untrusted_certificate_is_a_clear_error(tls_broker):
 def test_a_certificate_for_another_host_name_says_so_and_not_to_set_ca_certs(tmp_path):
     """Issue 13 item 12: with ca_certs right, a name mismatch used to say "set [mqtt] ca_certs"."""
     make_ca(tmp_path, "ca")
-    (tmp_path / "san.ext").write_text("subjectAltName=DNS:broker.elsewhere.example\n")
-    openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=broker.elsewhere.example", cwd=tmp_path,
-    )  # fmt: skip
-    openssl(
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.crt", "-days", "2", "-extfile", "san.ext", cwd=tmp_path,
-    )  # fmt: skip
+    make_server_cert(tmp_path, "broker.elsewhere.example", "DNS:broker.elsewhere.example")
     (tmp_path / "passwd").touch(mode=0o600)
     server = _start(tmp_path, template=TEMPLATES / "tls.conf", tls_port=None)
     try:
