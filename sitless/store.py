@@ -80,6 +80,7 @@ class Store(StoreQueries, BacklogWrites):
         self._holder: store_file.StoreLock | None = None
         self._backlog = Backlog(path)
         self._session_ids: dict[int, int] = {}  # stand-in id (full disk) -> stored id
+        self._stand_ins = 0
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -453,7 +454,8 @@ class Store(StoreQueries, BacklogWrites):
     # ---------------------------------------------------------------- sessions
     def start_session(self, sensor_id: str, model: str | None, started: float) -> int:
         """The new session's id; on a full disk a negative stand-in that ``end_session`` understands."""
-        stand_in = -1 - len(self._session_ids)
+        self._stand_ins += 1
+        stand_in = -self._stand_ins  # unique even while several sessions wait for disk space
 
         def apply(db: sqlite3.Connection) -> int:
             sensor = self._sensor(db, sensor_id, model)

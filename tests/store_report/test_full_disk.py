@@ -79,8 +79,10 @@ def test_a_full_disk_keeps_new_data_in_memory_says_so_once_and_catches_up(
 
     filler = fill(small_disk)
     with caplog.at_level(logging.WARNING):
+        session = store.start_session("thigh", "test sensor", float(parts[1].start))
         for part in parts[1:3]:
             store.add_postures(part, "thigh")
+        store.end_session(session, float(parts[2].end))
         store.save_state("alerts.policy/thigh", {"resume_after": parts[2].end})
         store.outbox_put("p-1", "sitless/x/prompt", '{"id": "p-1"}')
         store.add_prompt("p-1", parts[2].end - 1, 1800.0, 1, "hip flexor stretch")
@@ -107,6 +109,8 @@ def test_a_full_disk_keeps_new_data_in_memory_says_so_once_and_catches_up(
         assert again.minutes_between(0, 2**40)[1].tolist() == reference.minutes_between(0, 2**40)[1].tolist()
         assert again.load_state("alerts.policy/thigh") == {"resume_after": parts[2].end}
         assert [m.message_id for m in again.outbox_pending()] == ["p-1"]
+    with sqlite3.connect(db) as check:  # a session begun on the full disk ends where it should
+        assert check.execute("SELECT started, ended FROM sessions").fetchall() == [(parts[1].start, parts[2].end)]
 
 
 @pytest.mark.fault
