@@ -225,7 +225,11 @@ def test_classify_says_it_converted_and_gives_the_postures_of_g(tmp_path, desk_h
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, "SITLESS_CONFIG": str(tmp_path / "none.toml"), "XDG_DATA_HOME": str(tmp_path)},
+            env={  # no config file: SITLESS_CONFIG naming a missing file is an error (issue 13 item 12)
+                **{k: v for k, v in os.environ.items() if k != "SITLESS_CONFIG"},
+                "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
+                "XDG_DATA_HOME": str(tmp_path),
+            },
         )
         assert done.returncode == 0, done.stderr
         outputs.append((done.stderr, out.read_bytes()))
