@@ -35,12 +35,15 @@ from sitless.firmware_bridge.ble_common import (
     SessionStats,
     describe_error,
     explain_bluez_error,
-    generic_profile,
-    recognise_family,
     registry_module,
     scan,
 )
-from sitless.firmware_bridge.ble_connect import connect_fresh_client, find_sensor
+from sitless.firmware_bridge.ble_connect import (
+    choose_decoder,
+    connect_fresh_client,
+    find_sensor,
+    generic_profile_or_fatal,
+)
 from sitless.firmware_bridge.ble_gatt import BATTERY_SERVICE_UUID, NOTIFY, READ, WRITE, find_characteristic
 from sitless.firmware_bridge.ble_report import SensorStopped, SessionReporter
 from sitless.firmware_bridge.decoders.base import Command, ProtocolError, SensorDecoder
@@ -155,36 +158,10 @@ class BleSource(SessionReporter):
 
     # ------------------------------------------------------------------ connecting
     def _generic_profile(self) -> Any | None:
-        try:
-            return generic_profile(self.settings)
-        except ValueError as error:
-            raise BleSessionError(str(error), fatal=True) from None
+        return generic_profile_or_fatal(self.settings)
 
     def _choose_decoder(self, device: BLEDevice, adv: AdvertisementData) -> SensorDecoder:
-        """The configured family, else the one the advertisement shows; config mistakes are fatal."""
-        registry = self._registry or registry_module()
-        profile = self._generic_profile()
-        name = adv.local_name or device.name
-        family = self.settings.family
-        if family is None:
-            family, _model = recognise_family(
-                registry, name, adv.service_uuids, adv.manufacturer_data, profile
-            )
-        if family is None:
-            raise BleSessionError(
-                f"{device.address} ({name or 'no name'}) is not a sensor sitless recognises: set `family` in "
-                "the [sensor] table or pass --family (see `sitless sensors`)",
-                fatal=True,
-            )
-        options = dict(self.settings.options)
-        rate_hz: float | None = self.settings.rate_hz
-        if str(family).lower() == "generic" and profile is not None:
-            options["profile"] = profile
-            rate_hz = None  # the board's profile says its rate
-        try:
-            decoder = registry.make_decoder(family, rate_hz=rate_hz, **options)
-        except (ValueError, TypeError) as error:
-            raise BleSessionError(f"[sensor]: {error}", fatal=True) from None
+        decoder = choose_decoder(self.settings, self._registry or registry_module(), device, adv)
         self.family = decoder.family
         return decoder
 

@@ -1,4 +1,4 @@
-"""Finding the sensor and opening one connection to it: the two steps of every (re)connect.
+"""Finding the sensor, choosing its decoder and opening one connection to it: the steps of every (re)connect.
 
 Scanning first (rather than handing Bleak a bare address) gives us the advertisement, which says
 which family the sensor is, and a ``BLEDevice`` bound to the adapter that actually heard it.
@@ -18,12 +18,15 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDBusError
 
 from sitless.firmware_bridge.ble_common import (
+    BleSessionError,
     SensorNotFound,
     SensorSettings,
     SessionStats,
     bluez_args,
+    generic_profile,
     recognise_family,
 )
+from sitless.firmware_bridge.decoders.base import SensorDecoder
 
 log = logging.getLogger("sitless.firmware_bridge.ble")
 IN_PROGRESS = "org.bluez.Error.InProgress"
@@ -90,3 +93,37 @@ async def connect_fresh_client(
             )
             await asyncio.sleep(settings.in_progress_retry_s)
     raise AssertionError("unreachable")
+
+
+def generic_profile_or_fatal(settings: SensorSettings) -> Any | None:
+    """The [sensor.generic] profile (None without one); a wrong one is a fatal configuration error."""
+    try:
+        return generic_profile(settings)
+    except ValueError as error:
+        raise BleSessionError(str(error), fatal=True) from None
+
+
+def choose_decoder(
+    settings: SensorSettings, registry: ModuleType | Any, device: BLEDevice, adv: AdvertisementData
+) -> SensorDecoder:
+    """The configured family, else the one the advertisement shows; config mistakes are fatal."""
+    profile = generic_profile_or_fatal(settings)
+    name = adv.local_name or device.name
+    family = settings.family
+    if family is None:
+        family, _model = recognise_family(registry, name, adv.service_uuids, adv.manufacturer_data, profile)
+    if family is None:
+        raise BleSessionError(
+            f"{device.address} ({name or 'no name'}) is not a sensor sitless recognises: set `family` in "
+            "the [sensor] table or pass --family (see `sitless sensors`)",
+            fatal=True,
+        )
+    options = dict(settings.options)
+    rate_hz: float | None = settings.rate_hz
+    if str(family).lower() == "generic" and profile is not None:
+        options["profile"] = profile
+        rate_hz = None  # the board's profile says its rate
+    try:
+        return registry.make_decoder(family, rate_hz=rate_hz, **options)
+    except (ValueError, TypeError) as error:
+        raise BleSessionError(f"[sensor]: {error}", fatal=True) from None
