@@ -256,3 +256,33 @@ def test_replay_holds_the_first_prompt_of_the_day_until_the_meeting_in_the_ics_f
         "replay", str(workday["path"]), "--config", str(config), "--store", str(tmp_path / "t.db")
     )
     assert broken.returncode == 2 and "[calendar] ics" in broken.stderr and "work.ics" in broken.stderr
+
+
+def test_the_monday_report_counts_the_meetings_of_the_ics_file(tmp_path):
+    """The daemon's Monday report (WeeklyPublisher) with [calendar]: meeting time per day."""
+    import json
+    from datetime import UTC
+
+    from sitless.store import Store
+    from sitless.weekly_publisher import WeeklyPublisher
+
+    friday = MONDAY_8 - 3 * 86400  # 08:00 UTC on Friday 13 November, week 2026-W46
+    ics = tmp_path / "work.ics"
+
+    def stamp(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    ics.write_bytes(calendar(event("retro", stamp(friday + 1800), stamp(friday + 5400), tz=None)))
+    feeds = CalendarFeeds(CalendarSettings(ics=[str(ics)]), UTC)
+    feeds.check()
+    with Store.open(tmp_path / "s.db") as store:
+        store.add_postures(day_series(("sitting", 3600), ("walking", 3600), start=friday), "live")
+        weekly = WeeklyPublisher(
+            store=store, topic="t/report/weekly", timezone=UTC, device_id="d", sensor_id="live",
+            kick=lambda: None, busy=feeds.busy,
+        )  # fmt: skip
+        assert weekly.maybe_publish(MONDAY_8)
+        (message,) = store.outbox_pending()
+    report = json.loads(message.payload)
+    (friday_figures,) = [d for d in report["days"] if d["date"] == "2026-11-13"]
+    assert friday_figures["meeting_min"] == 60.0 and friday_figures["sitting_in_meetings_min"] == 30.0
