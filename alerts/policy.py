@@ -35,17 +35,17 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitless.alerts.commands import COMMAND_HORIZON_S, AckCommand, Command, DndCommand, SnoozeCommand
 from sitless.alerts.exercises import LIBRARY, Exercise, ExerciseRotation
 from sitless.alerts.schedule import WorkingHours
+from sitless.analysis.metrics import RESPONSE_WINDOW_S
 from sitless.analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
 from sitless.analysis.setting_ranges import check_ranges, ranged
 
-#: How long after a prompt standing up counts as a response to it.
-RESPONSE_WINDOW_S = 300
 STATE_VERSION = 1
 
 
@@ -62,7 +62,8 @@ class AlertSettings:
     working_days: str = "Mon-Fri"
     snooze_min: float = ranged(15, 1, 1440, "min")
     gap_bridge_s: float = ranged(120, 0, 3600, "s")
-    #: IANA name such as "Europe/Berlin"; None means the machine's time zone.
+    #: IANA name such as "Europe/Berlin"; None means the machine's time zone (resolved by the shell,
+    #: which passes it to ``AlertPolicy(timezone=...)``; the policy itself never asks the host).
     timezone: str | None = None
 
     def __post_init__(self) -> None:
@@ -77,10 +78,22 @@ class AlertSettings:
         if self.max_repeats < 0:
             raise ValueError(f"max_repeats must be >= 0, got {self.max_repeats}")
         # Parse now so a bad value is reported when the config is loaded, not at the first prompt.
-        self.schedule()
+        self.zone()
+        self.schedule(UTC)
 
-    def schedule(self) -> WorkingHours:
-        return WorkingHours.parse(self.working_hours, self.working_days, self.timezone)
+    def zone(self) -> tzinfo | None:
+        """The configured zone; None when the machine's is meant (only the shell may resolve that)."""
+        if not self.timezone:
+            return None
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'unknown timezone {self.timezone!r} (use an IANA name like "Europe/Berlin")'
+            ) from None
+
+    def schedule(self, tz: tzinfo) -> WorkingHours:
+        return WorkingHours.parse(self.working_hours, self.working_days, tz)
 
 
 class PolicyError(Exception):
@@ -183,9 +196,13 @@ class AlertPolicy:
         exercises: tuple[Exercise, ...] = LIBRARY,
         id_scope: str = "",
         new_id: Callable[[int, int], str] | None = None,
+        timezone: tzinfo | None = None,
     ) -> None:
+        """``timezone``: the resolved zone of the working hours (the shell passes the machine's when
+        ``[alerts] timezone`` is unset); default: the configured zone, else UTC."""
         self.settings = settings or AlertSettings()
-        self._schedule = self.settings.schedule()
+        self.timezone = timezone or self.settings.zone() or UTC
+        self._schedule = self.settings.schedule(self.timezone)
         self._new_id = new_id or (lambda ts, level: prompt_uuid(id_scope, ts, level))
         #: What a restore had to drop (a saved snooze or do-not-disturb beyond the limit): for the log.
         self.restore_notes: list[str] = []
@@ -343,11 +360,7 @@ class AlertPolicy:
         if not len(postures):
             return events
         s = self._s
-        if s.data_end is not None and postures.start < s.data_end:
-            skip = s.data_end - postures.start
-            if skip >= len(postures):
-                return events
-            postures = PostureSeconds(postures.start + skip, postures.codes[skip:])
+        postures = postures.from_second(s.data_end)
         for spell in postures.spells():
             start, end = int(spell.start), int(spell.end)
             if spell.posture is not Posture.UNKNOWN:

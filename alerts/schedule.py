@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -19,17 +18,18 @@ _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 class WorkingHours:
     """A daily window [start, end) in minutes after local midnight, on some weekdays.
 
-    ``end <= start`` means the window runs overnight (it belongs to the day it starts on). ``tz`` None
-    means the machine's local time zone.
+    ``end <= start`` means the window runs overnight (it belongs to the day it starts on). ``tz`` is a
+    resolved zone, never "the machine's": the shell resolves that once (``sitless.daemon``) so the
+    rules give the same answer on any host.
     """
 
     start_min: int
     end_min: int
     days: frozenset[int]
-    tz: tzinfo | None = None
+    tz: tzinfo = UTC
 
     @classmethod
-    def parse(cls, hours: str, days: str, timezone: str | None = None) -> WorkingHours:
+    def parse(cls, hours: str, days: str, tz: tzinfo = UTC) -> WorkingHours:
         match = _HOURS_RE.match(hours)
         if not match:
             raise ValueError(f'working_hours must look like "08:00-18:00", got {hours!r}')
@@ -41,14 +41,6 @@ class WorkingHours:
             raise ValueError(f"working_hours cannot start at 24:00 (that is 00:00 of the next day): {hours!r}")
         if start == end:
             raise ValueError(f"working_hours is an empty window: {hours!r} (use 00:00-24:00 for all day)")
-        tz = None
-        if timezone:
-            try:
-                tz = ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f'unknown timezone {timezone!r} (use an IANA name like "Europe/Berlin")'
-                ) from None
         return cls(start, end, parse_days(days), tz)
 
     def _local(self, t: float) -> datetime:

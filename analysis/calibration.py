@@ -11,7 +11,6 @@ Pure: no file I/O here (``sitless.commands.calibrate`` saves and loads the JSON)
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +67,9 @@ CALIBRATION_MAX_GRAVITY_ERROR_G = 0.15
 def calibrate_standing(samples: SampleChunk, *, min_seconds: float = 4.0) -> Calibration:
     """Reference from a recording of standing still (``sitless calibrate`` asks for 5 s).
 
+    Its ``created`` time is the recording's last sample (the core reads no clock: a live recording
+    ends now, a file says when it was recorded).
+
     Uses the last ``min_seconds`` or more of the recording (people settle after pressing start) and rejects
     a recording that moves, is too short or does not read about 1 g.
     """
@@ -88,4 +90,4 @@ def calibrate_standing(samples: SampleChunk, *, min_seconds: float = 4.0) -> Cal
     gravity = float(np.linalg.norm(mean))
     if abs(gravity - 1.0) > CALIBRATION_MAX_GRAVITY_ERROR_G:
         raise CalibrationError(f"the sensor reads {gravity:.2f} g at rest, not about 1 g; check the sensor")
-    return Calibration(up=tuple(mean / gravity), created=time.time(), source="standing still")
+    return Calibration(up=tuple(mean / gravity), created=float(samples.t[-1]), source="standing still")

@@ -32,6 +32,10 @@ BOUT_BAND_LABELS: tuple[str, ...] = ("< 30 min", "30-60 min", "1-2 h", "2-4 h", 
 
 _UPRIGHT_CODES = np.array(sorted(int(p) for p in UPRIGHT), np.int8)
 
+#: How long after a prompt standing up counts as responding to it (and the prompt as heeded): 5 min.
+#: One definition for the alert policy (which resolves each prompt's outcome), the store and the report.
+RESPONSE_WINDOW_S = 300
+
 
 @dataclass(frozen=True)
 class Bouts:
@@ -164,7 +168,7 @@ def period_summary(
     bouts: Bouts,
     prompt_stood_after_s: list[float | None],
     *,
-    heeded_within_s: float = 300.0,
+    heeded_within_s: float = RESPONSE_WINDOW_S,
 ) -> dict:
     """The per-day (or per-week) figures of the report from that period's seconds, bouts and prompts.
 

@@ -94,16 +94,31 @@ class PostureSeconds:
         counts = np.bincount(self.codes.astype(np.int64), minlength=len(Posture))
         return {p.label: counts[p] / 60.0 for p in Posture}
 
+    def from_second(self, second: int | None) -> PostureSeconds:
+        """The seconds at or after ``second`` (all of them for None): how the policy, the store and
+        the pipeline skip seconds they have already seen."""
+        if second is None or second <= self.start:
+            return self
+        skip = min(len(self), second - self.start)
+        return PostureSeconds(self.start + skip, self.codes[skip:])
+
+    def runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run-length encoding: (begins, ends, codes) of the runs of one posture, as arrays of epoch
+        seconds (end exclusive) and codes. The one RLE: ``spells()`` and the store's spell rows."""
+        if not len(self):
+            empty = np.empty(0, np.int64)
+            return empty, empty, np.empty(0, self.codes.dtype)
+        change = np.flatnonzero(np.diff(self.codes)) + 1
+        begins = np.concatenate(([0], change))
+        ends = np.concatenate((change, [len(self)]))
+        return begins + self.start, ends + self.start, self.codes[begins]
+
     def spells(self) -> list[Spell]:
         """Run-length encode into spells of constant posture."""
-        if not len(self):
-            return []
-        change = np.flatnonzero(np.diff(self.codes)) + 1
-        starts = np.concatenate(([0], change))
-        ends = np.concatenate((change, [len(self)]))
+        begins, ends, codes = self.runs()
         return [
-            Spell(Posture(int(self.codes[s])), float(self.start + s), float(self.start + e))
-            for s, e in zip(starts, ends, strict=True)
+            Spell(Posture(int(code)), float(begin), float(end))
+            for begin, end, code in zip(begins, ends, codes, strict=True)
         ]
 
 

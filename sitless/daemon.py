@@ -147,7 +147,7 @@ def build_pipeline(
         source=source,
         store=store,
         classifier=classifier_for(settings),
-        policy=restore_policy(store, settings.alerts, device_id, sensor_id),
+        policy=restore_policy(store, settings.alerts, device_id, sensor_id, timezone=timezone),
         publisher=publisher,
         device_id=device_id,
         commands=commands,

@@ -99,19 +99,21 @@ def policy_state_key(sensor_id: str) -> str:
     return f"{POLICY_STATE_KEY}/{sensor_id}"
 
 
-def restore_policy(store: Store, settings: AlertSettings, device_id: str, sensor_id: str) -> AlertPolicy:
+def restore_policy(
+    store: Store, settings: AlertSettings, device_id: str, sensor_id: str, *, timezone: tzinfo
+) -> AlertPolicy:
     """The policy as the last run left it (a fresh one if there is no usable saved state)."""
     saved = store.load_state(policy_state_key(sensor_id))
     if saved:
         try:
-            policy = AlertPolicy(settings, state=saved, id_scope=device_id)
+            policy = AlertPolicy(settings, state=saved, id_scope=device_id, timezone=timezone)
         except PolicyError as error:
             log.warning("%s: starting the alert policy afresh", error)
         else:
             for note in policy.restore_notes:
                 log.warning("alert state of %s: %s", sensor_id, note)
             return policy
-    return AlertPolicy(settings, id_scope=device_id)
+    return AlertPolicy(settings, id_scope=device_id, timezone=timezone)
 
 
 def make_publisher(
@@ -263,10 +265,7 @@ class Pipeline:
         self._handle_postures(self.classifier.feed(chunk))
 
     def _handle_postures(self, postures: PostureSeconds) -> None:
-        resume_at = self.feed.resume_at
-        if resume_at is not None and len(postures) and postures.start < resume_at:
-            skip = min(len(postures), resume_at - postures.start)
-            postures = PostureSeconds(postures.start + skip, postures.codes[skip:])
+        postures = postures.from_second(self.feed.resume_at)  # the warm-up: seen by an earlier run
         if self.publisher:
             self.publisher.ensure_running()
         self._apply_commands()

@@ -263,24 +263,18 @@ class Store(StoreQueries, BacklogWrites):
     def _store_postures(self, db: sqlite3.Connection, *, series: PostureSeconds, sensor_id: str) -> None:
         sensor = self._sensor(db, sensor_id)
         last = db.execute("SELECT last_second FROM sensors WHERE id=?", (sensor,)).fetchone()[0]
-        start, codes = series.start, series.codes
-        if last is not None and start <= last:
-            skip = last + 1 - start
-            if skip >= len(codes):
-                return
-            start, codes = last + 1, codes[skip:]
-        self._insert_spells(db, sensor, start, codes)
-        self._add_minutes(db, sensor, start, codes)
-        db.execute("UPDATE sensors SET last_second=? WHERE id=?", (start + len(codes) - 1, sensor))
+        series = series.from_second(None if last is None else last + 1)
+        if not len(series):
+            return
+        self._insert_spells(db, sensor, series)
+        self._add_minutes(db, sensor, series.start, series.codes)
+        db.execute("UPDATE sensors SET last_second=? WHERE id=?", (series.end - 1, sensor))
 
-    def _insert_spells(self, db: sqlite3.Connection, sensor: int, start: int, codes: np.ndarray) -> None:
-        change = np.flatnonzero(np.diff(codes)) + 1
-        begins = np.concatenate(([0], change))
-        ends = np.concatenate((change, [len(codes)]))
-        postures = codes[begins]
+    def _insert_spells(self, db: sqlite3.Connection, sensor: int, series: PostureSeconds) -> None:
+        begins, ends, postures = series.runs()
         keep = postures != Posture.UNKNOWN
         rows = [
-            (sensor, int(start + b), int(start + e), int(p))
+            (sensor, int(b), int(e), int(p))
             for b, e, p in zip(begins[keep], ends[keep], postures[keep], strict=True)
         ]
         if not rows:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sitless.analysis.metrics import RESPONSE_WINDOW_S
 from sitless.analysis.postures import Posture
 from sitless.analysis.samples import SampleChunk
 from sitless.store_schema import MINUTE_COLUMNS, MINUTE_POSTURE_CODES
 
-#: A prompt counts as heeded when the user stood within this many seconds.
-HEEDED_WITHIN_S = 300.0
+#: A prompt counts as heeded when the user stood within the policy's response window.
+HEEDED_WITHIN_S = float(RESPONSE_WINDOW_S)
 
 
 @dataclass(frozen=True)

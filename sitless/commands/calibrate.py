@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         samples = _record_live(args)
     samples = _last_seconds(samples, USE_SECONDS)
     try:
-        calibration = calibrate_standing(samples)
+        calibration = replace(calibrate_standing(samples), created=time.time())  # the clock is the shell's
     except CalibrationError as error:
         raise CommandError(str(error)) from None
     save_calibration(calibration, path)

@@ -51,7 +51,7 @@ def test_working_days_ranges_wrap_over_the_weekend():
 
 
 def test_overnight_working_hours_belong_to_the_day_they_start():
-    night = WorkingHours.parse("22:00-06:00", "Mon-Fri", "UTC")
+    night = WorkingHours.parse("22:00-06:00", "Mon-Fri", ZoneInfo("UTC"))
     monday_23 = datetime(2026, 11, 16, 23, tzinfo=ZoneInfo("UTC")).timestamp()
     saturday_03 = datetime(2026, 11, 21, 3, tzinfo=ZoneInfo("UTC")).timestamp()  # Friday's night shift
     saturday_23 = datetime(2026, 11, 21, 23, tzinfo=ZoneInfo("UTC")).timestamp()
@@ -60,7 +60,7 @@ def test_overnight_working_hours_belong_to_the_day_they_start():
 
 def test_working_hours_keep_local_clock_time_across_daylight_saving():
     berlin = ZoneInfo("Europe/Berlin")
-    hours = WorkingHours.parse("08:00-18:00", "Mon-Sun", "Europe/Berlin")
+    hours = WorkingHours.parse("08:00-18:00", "Mon-Sun", ZoneInfo("Europe/Berlin"))
     for day in (28, 29, 30):  # DST starts on Sunday 2026-03-29
         before = datetime(2026, 3, day, 7, 59, tzinfo=berlin).timestamp()
         opening = datetime(2026, 3, day, 8, 0, tzinfo=berlin).timestamp()
