@@ -1,9 +1,12 @@
 """The MQTT publisher: paho-mqtt 2.x (VERSION2 callbacks), MQTT 5 or 3.1.1, QoS 1, persistent session.
 
-Why one owner thread: paho's thread safety is incomplete (publishing from several threads, or from
-callbacks that take your own locks, has deadlocked: paho issues #354, #346). So this class runs the
-paho network loop itself (``client.loop()``) on one thread that is the only one ever touching the
-client; everyone else hands it work through a queue, and paho callbacks run on that same thread.
+Driven from the asyncio loop, as aiomqtt does: no network thread. The client's socket is watched with
+``loop.add_reader`` (``loop_read`` when bytes arrive) and, while paho has bytes to send,
+``loop.add_writer`` (``loop_write``); ``loop_misc`` runs every second for keep-alive. So paho's
+callbacks, the pipeline and this class all run on the loop's one thread (paho's thread safety is
+incomplete: issues #354, #346), commands reach the pipeline as plain calls, and nothing polls. Only
+the blocking TCP connect and TLS handshake run in the default executor (``reconnect``), as in aiomqtt;
+paho calls the socket callbacks from there, so they hop to the loop with ``call_soon_threadsafe``.
 
 Why an outbox: paho queues QoS 1 messages in memory only, so a restart would lose them. Prompts are
 written to the store's outbox first; this publisher sends what is pending on every connect and on
@@ -11,16 +14,20 @@ written to the store's outbox first; this publisher sends what is pending on eve
 flight when a connection drops are re-sent by paho itself on reconnect (with DUP), so they are
 tracked by id and not published twice. Receivers drop the duplicates QoS 1 allows by ``id``.
 
+A bad message must not cut the daemon off: every paho callback is guarded, and a failure while
+handling a command is answered on ``error`` (``sitless.alerts.mqtt_commands``). ``ensure_running`` is
+the watchdog: the pipeline calls it, and it restarts a connection task or keep-alive that has died.
+
 Credentials come from ``[mqtt]`` in the config file or ``SITLESS_MQTT_USERNAME`` /
 ``SITLESS_MQTT_PASSWORD``; the password is never logged, not even in error messages.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import queue
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -44,6 +51,7 @@ from sitless.alerts.mqtt_config import (
     topics_for,
 )
 from sitless.alerts.mqtt_oneshot import clear_retained, publish_retained, publish_retained_messages
+from sitless.alerts.mqtt_socket import SocketDriver
 from sitless.alerts.payloads import Command, dumps
 
 __all__ = [
@@ -66,7 +74,8 @@ log = logging.getLogger(__name__)
 
 #: Reconnect back-off doubles from 1 s up to this (short: a prompt waiting for a broker is late).
 MAX_BACKOFF_S = 10.0
-LOOP_TIMEOUT_S = 0.02  # how long the owner thread waits on the socket between queued jobs
+#: Keep-alive bookkeeping (paho's loop_misc) runs this often.
+MISC_EVERY_S = 1.0
 
 
 class Outbox(Protocol):
@@ -78,7 +87,8 @@ class Outbox(Protocol):
 
 
 class MqttPublisher:
-    """Owns one paho client on one thread; see the module docstring. All public methods are thread-safe."""
+    """One paho client driven from the running asyncio loop; see the module docstring. Call its
+    methods from the loop's thread (``start`` and the waits from inside a coroutine)."""
 
     def __init__(
         self,
@@ -102,14 +112,17 @@ class MqttPublisher:
         self._client.on_disconnect = self._guarded(self._on_disconnect)
         self._client.on_publish = self._guarded(self._on_publish)
         self._client.on_message = self._on_message  # guards itself: it answers on `error`
+        self._socket = SocketDriver(self._client)  # paho on the asyncio loop: reader, writer, keep-alive
         self._commands = CommandReceiver(self.topics.cmd(""))
         self.outbox = outbox
         self.on_command = on_command
         self.on_connection = on_connection
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._connected = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._misc: asyncio.Task | None = None
+        self._connected = asyncio.Event()
+        self._stopping = False
+        self._configured = False
         self._retained: dict[str, str] = {}  # topic -> latest payload, re-sent on every connect
         self._discovery: list[tuple[str, str]] = list(discovery or [])
         self._inflight: dict[int, str] = {}  # paho mid -> outbox message id
@@ -119,53 +132,61 @@ class MqttPublisher:
         self.permanent_error = False
         self.delivered = 0
 
-    # ------------------------------------------------------------------ public, any thread
+    # ------------------------------------------------------------------ public (the loop's thread)
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
     def start(self) -> None:
-        """Start connecting in the background (idempotent). The callbacks given to the constructor run
-        on the publisher's thread and must not block."""
-        if self._thread is not None:
+        """Start connecting in the background (idempotent; call it inside the running loop)."""
+        if self._task is not None and not self._task.done():
             return
-        kwargs = {"clean_start": False, "properties": self._connect_props} if self._connect_props else {}
-        self._client.connect_async(self.address.host, self.address.port, self.settings.keepalive_s, **kwargs)
-        self._thread = threading.Thread(target=self._main, name="sitless-mqtt", daemon=True)
-        self._thread.start()
+        self._loop = asyncio.get_running_loop()
+        self._socket.attach(self._loop)
+        self._stopping = False
+        if not self._configured:
+            kwargs = {"clean_start": False, "properties": self._connect_props} if self._connect_props else {}
+            self._client.connect_async(
+                self.address.host, self.address.port, self.settings.keepalive_s, **kwargs
+            )
+            self._configured = True
+        self._task = self._loop.create_task(self._run(), name="sitless-mqtt")
 
-    def wait_connected(self, timeout: float) -> None:
-        """Block until connected; raise ``MqttError`` with the failure after ``timeout``, or at once
+    async def wait_connected(self, timeout: float) -> None:
+        """Wait until connected; raise ``MqttError`` with the failure after ``timeout``, or at once
         when the failure will not go away by retrying (wrong password, untrusted certificate)."""
         deadline = time.monotonic() + timeout
-        while not self._connected.wait(0.05):
+        while not self._connected.is_set():
             if self.permanent_error or time.monotonic() > deadline:
                 raise MqttError(self.last_error or f"{self.address}: not connected after {timeout:.0f} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), 0.05)
 
     def publish(self, topic: str, payload: str, *, retain: bool = False, qos: int = 1) -> None:
         """Fire and forget (state, discovery). Retained payloads are also re-sent on every reconnect."""
         if retain:
             self._retained[topic] = payload
-        self._jobs.put(lambda: self._send(topic, payload, qos, retain))
+        self._send(topic, payload, qos, retain)
 
     def set_discovery(self, messages: list[tuple[str, str]]) -> None:
         self._discovery = list(messages)
-        self._jobs.put(self._send_discovery)
+        self._send_discovery()
 
     def kick(self) -> None:
         """New messages are in the outbox: send them now if connected."""
-        self._jobs.put(self._drain)
+        self._drain()
 
-    def wait_drained(self, timeout: float) -> bool:
+    async def wait_drained(self, timeout: float) -> bool:
         """True once the outbox is empty (everything acknowledged by the broker)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             if self.outbox is None or not [
                 m for m in self.outbox.outbox_pending() if m.message_id not in self._refused
             ]:
                 return True
-            time.sleep(0.05)
-        return False
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     def log_ignored(self, message: str, *args: object) -> None:
         """For the pipeline: a command that changed nothing, logged at the accepted commands' rate."""
@@ -173,84 +194,78 @@ class MqttPublisher:
 
     def refuse(self, command_topic: str, message: str) -> None:
         """Answer a command that was refused later (by the policy) on ``error``, like a malformed one."""
-        refusal = self._commands.refuse(command_topic, message)
-        self.publish(self.topics.error, dumps(refusal.payload()), qos=1)
+        self._reply(self._commands.refuse(command_topic, message))
 
     def ensure_running(self) -> bool:
-        """The watchdog: restart the network thread if it died (something escaped every guard).
+        """The watchdog: restart a connection task that died, or a keep-alive task that ended.
 
-        Called by the pipeline between chunks and on its live tick. True if it had to restart."""
-        thread = self._thread
-        if thread is None or thread.is_alive() or self._stop.is_set():
+        Called by the pipeline between chunks and on its timer. True if it had to restart."""
+        if self._task is None or self._stopping:
+            return False
+        dead = self._task.done()
+        # The keep-alive task ended while connected (it only ends by losing the connection, which
+        # also wakes the connection task): the same loop runs this check, so "slow" is not "dead".
+        silent = self._connected.is_set() and self._misc is not None and self._misc.done()
+        if not (dead or silent):
             return False
         log.error("MQTT: the network loop had stopped; restarting it (prompts wait in the outbox)")
+        if not dead:
+            self._task.cancel()
+        if self._misc is not None:
+            self._misc.cancel()
+        self._socket.forget()
         self._set_connected(False)
-        self._thread = threading.Thread(target=self._main, name="sitless-mqtt", daemon=True)
-        self._thread.start()
+        self._task = self._loop.create_task(self._run(), name="sitless-mqtt")  # type: ignore[union-attr]
         return True
 
-    def stop(self, timeout: float = 5.0) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
         """Say "offline" (the will is not sent on a clean disconnect) and disconnect."""
-        if self._thread is None:
+        if self._task is None:
             return
-        self._jobs.put(self._goodbye)
-        self._thread.join(timeout)
-        self._thread = None
+        self._stopping = True  # before disconnecting: the disconnect is not a "lost connection"
+        if self._connected.is_set():
+            info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
+            deadline = time.monotonic() + min(2.0, timeout)
+            while not info.is_published() and time.monotonic() < deadline and self._socket.open:
+                await asyncio.sleep(0.01)
+            self._client.disconnect()
+            deadline = time.monotonic() + 1.0
+            while self._socket.open and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping: nothing left to report
+            await self._task
+        self._socket.forget()
+        self._connected.clear()
+        self._task = None
 
-    # ------------------------------------------------------------------ owner thread
-    def _main(self) -> None:
+    # ------------------------------------------------------------------ the connection task
+    async def _run(self) -> None:
         backoff = 1.0
-        socket_open = False
-        while not self._stop.is_set():
-            if not socket_open:
-                try:
-                    self._client.reconnect()
-                    socket_open = True
-                except Exception as error:  # noqa: BLE001 - every failure is reported and retried
-                    self._failed(
-                        describe_connect_error(error, self.address), permanent=isinstance(error, ssl.SSLError)
-                    )
-                    self._idle(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
-                    continue
-            self._run_jobs()
-            if self._stop.is_set():
-                break
+        while not self._stopping:
+            self._socket.lost.clear()
             try:
-                rc = self._client.loop(timeout=LOOP_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - a bug must cost a reconnect, not the connection for good
-                log.exception("MQTT: the network loop failed; reconnecting")
-                rc = MQTTErrorCode.MQTT_ERR_UNKNOWN
-            if self._connected.is_set():
-                backoff = 1.0
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._stop.is_set():
-                socket_open = False
-                self._set_connected(False)
-                self._idle(backoff)
+                await self._loop.run_in_executor(None, self._client.reconnect)  # type: ignore[union-attr]
+            except Exception as error:  # noqa: BLE001 - every failure is reported and retried
+                self._failed(
+                    describe_connect_error(error, self.address), permanent=isinstance(error, ssl.SSLError)
+                )
+                await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
-        self._run_jobs()
-
-    def _idle(self, seconds: float) -> None:
-        """Wait for the next attempt while still running queued jobs, so ``stop()`` never hangs.
-
-        Jobs are harmless while disconnected: sends are skipped (retained payloads and the outbox
-        are re-sent on connect) and the goodbye just stops the loop.
-        """
-        deadline = time.monotonic() + seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            self._run_jobs()
-            time.sleep(0.05)
-
-    def _run_jobs(self) -> None:
-        while True:
+                continue
+            self._misc = asyncio.create_task(self._socket.keep_alive(MISC_EVERY_S))
             try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
+                await self._socket.lost.wait()
+            finally:
+                self._misc.cancel()
+            was_connected = self._connected.is_set()
+            self._set_connected(False)
+            if self._stopping:
                 return
-            try:
-                job()
-            except Exception:  # noqa: BLE001 - a bug in one job must not stop the publisher
-                log.exception("MQTT job failed")
+            if was_connected:
+                backoff = 1.0
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     def _failed(self, message: str, *, permanent: bool = False) -> None:
         self.permanent_error = permanent
@@ -265,7 +280,7 @@ class MqttPublisher:
             self._connected.set()
         else:
             self._connected.clear()
-            if self._stop.is_set():
+            if self._stopping:
                 return
             log.warning("MQTT: lost connection to %s; retrying, prompts wait in the outbox", self.address)
         if self.on_connection:
@@ -296,16 +311,6 @@ class MqttPublisher:
                 log.warning(
                     "MQTT: cannot queue message %s: %s", message.message_id, paho.error_string(info.rc)
                 )
-
-    def _goodbye(self) -> None:
-        if self._connected.is_set():
-            info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
-            deadline = time.monotonic() + 2.0
-            while not info.is_published() and time.monotonic() < deadline:
-                self._client.loop(timeout=0.05)
-            self._stop.set()  # before disconnecting: the disconnect is not a "lost connection"
-            self._client.disconnect()
-        self._stop.set()
 
     # ------------------------------------------------------------------ paho callbacks (owner thread)
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -380,4 +385,6 @@ class MqttPublisher:
                 self.on_command(outcome)
 
     def _reply(self, refusal: Refusal) -> None:
-        self._send(self.topics.error, dumps(refusal.payload()), 1, False)
+        # QoS 0: a reply is information, and QoS 1 replies to a flood of bad commands would pile up
+        # unacknowledged messages that paho then reads and writes in one long burst per wake-up.
+        self._send(self.topics.error, dumps(refusal.payload()), 0, False)

@@ -387,6 +387,23 @@ class AlertPolicy:
             self._fire_prompts(s.known_end, math.floor(now) + 1, events)
         return events
 
+    def wake_at(self) -> float | None:
+        """The next moment at which ``tick`` may have something to say: a prompt falls due, or the
+        gap bridge runs out. None: nothing happens without new data. A live daemon sleeps until then
+        (or until data or a command arrives) instead of ticking on a timer."""
+        s = self._s
+        if s.known_end is None:
+            return None
+        moments = []
+        if s.spell_start is not None or s.pending:
+            moments.append(s.known_end + self.settings.gap_bridge_s + 0.001)  # tick: now - known_end > bridge
+        if s.spell_start is not None and s.posture in SEDENTARY and s.upright_start is None:
+            due = self._next_due()
+            allowed = None if due is None else self._allowed_from(max(float(s.known_end), due))
+            if allowed is not None:
+                moments.append(float(math.ceil(allowed)))  # tick fires a prompt at ts once now >= ts
+        return min(moments) if moments else None
+
     # ----------------------------------------------------------------- internals
     def _run(self, posture: Posture, start: int, end: int, events: list[Event]) -> None:
         s = self._s

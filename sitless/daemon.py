@@ -83,26 +83,29 @@ def open_store(settings: Settings, override: Path | None) -> Store:
         raise SetupError(str(error)) from None
 
 
-def connect_publisher(
+def make_daemon_publisher(
     mqtt: MqttSettings, device_id: str, *, outbox: Store, commands: CommandInbox
 ) -> MqttPublisher | None:
-    """A started publisher, or None without a broker. A login or TLS problem stops here with a clear
-    error; an unreachable broker does not (prompts wait in the outbox until it is back)."""
+    """The publisher (not yet connected), or None without a broker; a bad ``[mqtt]`` is a SetupError."""
     if mqtt.url is None:
         return None
     try:
-        publisher = make_publisher(mqtt, device_id, outbox=outbox, on_command=commands.put)
+        return make_publisher(mqtt, device_id, outbox=outbox, on_command=commands.put)
     except MqttError as error:
         raise SetupError(str(error)) from None
+
+
+async def connect_publisher(publisher: MqttPublisher) -> None:
+    """Connect before any data flows. A login or TLS problem stops here with a clear error; an
+    unreachable broker does not (prompts wait in the outbox until it is back)."""
     publisher.start()
     try:
-        publisher.wait_connected(CONNECT_WAIT_S)
+        await publisher.wait_connected(CONNECT_WAIT_S)
     except MqttError as error:
         if publisher.permanent_error:
-            publisher.stop()
+            await publisher.stop()
             raise SetupError(str(error)) from None
         log.warning("%s; going on: prompts wait in the outbox until the broker is reachable", error)
-    return publisher
 
 
 def classifier_for(settings: Settings) -> StreamingClassifier:
@@ -142,7 +145,7 @@ def build_pipeline(
     timezone = settings.timezone()
     meetings = meeting_calendar(settings, timezone, live=live)
     commands = CommandInbox()
-    publisher = connect_publisher(settings.mqtt, device_id, outbox=store, commands=commands)
+    publisher = make_daemon_publisher(settings.mqtt, device_id, outbox=store, commands=commands)
     return Pipeline(
         source=source,
         store=store,
@@ -159,7 +162,7 @@ def build_pipeline(
 
 
 def run_until_done(pipeline: Pipeline) -> None:
-    """Run the pipeline; SIGTERM/SIGINT end it cleanly (state saved, "offline" published)."""
+    """Connect, then run the pipeline; SIGTERM/SIGINT end it cleanly (state saved, "offline" published)."""
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -168,6 +171,8 @@ def run_until_done(pipeline: Pipeline) -> None:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
                 loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
         try:
+            if pipeline.publisher:
+                await connect_publisher(pipeline.publisher)
             await pipeline.run()
         except asyncio.CancelledError:
             log.info("stopped")

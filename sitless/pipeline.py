@@ -11,10 +11,14 @@ own one responsibility and are handed in (or built) at construction:
 - ``MeetingCalendar`` (``sitless.meetings``, optional): busy calendar intervals around the data time,
   handed to the policy (fetched on a thread of its own, never here);
 - ``MqttPublisher``: the connection, built with the store as its outbox and ``CommandInbox.put`` as
-  its command callback. Its network loop runs on its own thread; commands come back through the
-  inbox and are applied between chunks (and every ``TICK_S`` in live mode, so a snooze works while
-  the sensor is away). A command the policy refuses is answered on ``error``, like a malformed one.
-  Between chunks and on every tick the pipeline is the publisher's watchdog (``ensure_running``).
+  its command callback. paho is driven from this same asyncio loop (no network thread), so a command
+  is a plain call that lands in the inbox and wakes the pipeline: it is applied at once (a replay
+  applies it between chunks). A command the policy refuses is answered on ``error``, like a malformed
+  one. Between chunks and on its timer the pipeline is the publisher's watchdog (``ensure_running``).
+
+Live mode sleeps, it does not poll: the timer task waits until the policy's next moment
+(``AlertPolicy.wake_at``: a prompt falling due while the classifier still confirms the last seconds,
+the gap bridge running out), or until a chunk or a command arrives, or at most ``WATCHDOG_EVERY_S``.
 
 Nothing is lost: a prompt goes into the store's outbox before it is published and leaves it on the
 broker's PUBACK. After ``kill -9``, the policy's saved state and the stored postures let a restart
@@ -26,9 +30,10 @@ same prompt (the store and receivers keep one).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import queue
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -52,7 +57,7 @@ from sitless.source_feed import WARMUP_S, SampleSource, SourceFeed
 from sitless.store import Store
 from sitless.weekly_publisher import WeeklyPublisher
 
-__all__ = ["WARMUP_S", "CommandInbox", "Pipeline", "PipelineStatus", "make_publisher", "restore_policy"]
+__all__ = ["WARMUP_S", "WATCHDOG_EVERY_S", "CommandInbox", "Pipeline", "PipelineStatus", "make_publisher", "restore_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +66,8 @@ POLICY_STATE_KEY = "alerts.policy"
 SAVE_EVERY_S = 10
 #: The retained state topic is refreshed this often (data seconds) and on every posture change.
 STATE_EVERY_S = 60
-#: Live mode: how often the policy's clock advances between chunks (a due prompt waits at most this).
-TICK_S = 0.25
+#: Live mode: the longest the timer sleeps without data, commands or a due moment (the watchdog's beat).
+WATCHDOG_EVERY_S = 5.0
 
 
 @dataclass
@@ -77,21 +82,21 @@ class PipelineStatus:
 
 
 class CommandInbox:
-    """Commands from the MQTT thread to the pipeline's task (thread-safe; ``put`` is the callback)."""
+    """Commands from the MQTT callbacks to the pipeline (same loop, same thread); ``put`` is the
+    publisher's ``on_command`` and wakes whoever waits on ``arrived``."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._commands: deque[Command] = deque()
+        self.arrived = asyncio.Event()
 
     def put(self, command: Command) -> None:
-        self._queue.put(command)
+        self._commands.append(command)
+        self.arrived.set()
 
     def take(self) -> list[Command]:
-        taken = []
-        while True:
-            try:
-                taken.append(self._queue.get_nowait())
-            except queue.Empty:
-                return taken
+        taken = list(self._commands)
+        self._commands.clear()
+        return taken
 
 
 def policy_state_key(sensor_id: str) -> str:
@@ -220,7 +225,7 @@ class Pipeline:
                 self.resume_at,
             )
         session = None
-        ticker = asyncio.create_task(self._tick_forever()) if self.live_clock else None
+        timer = asyncio.create_task(self._wake_on_time()) if self.live_clock else None
         if self.meetings:
             self.meetings.start()
         try:
@@ -234,11 +239,12 @@ class Pipeline:
                         log.exception("a chunk of %d samples could not be processed; dropped", len(chunk))
                 else:
                     self.process_chunk(chunk)  # a replay fails loudly instead
+                self.commands.arrived.set()  # the timer recomputes its moment from the new data
                 await asyncio.sleep(0)
             self._handle_postures(self.classifier.flush())
         finally:
-            if ticker:
-                ticker.cancel()
+            if timer:
+                timer.cancel()
             if self.meetings:
                 self.meetings.stop()
             self._apply_commands()
@@ -247,12 +253,12 @@ class Pipeline:
                 self.store.end_session(session, self._data_time)
             if self.publisher:
                 self._publish_state(force=True)
-                if not self.publisher.wait_drained(10.0 if self.publisher.connected else 3.0):
+                if not await self.publisher.wait_drained(10.0 if self.publisher.connected else 3.0):
                     pending = len(self.store.outbox_pending())
                     log.warning(
                         "%d message(s) wait in the outbox for the broker; the next run sends them", pending
                     )
-                self.publisher.stop()
+                await self.publisher.stop()
 
     # ------------------------------------------------------------------ the data path
     def process_chunk(self, chunk: SampleChunk) -> None:
@@ -352,9 +358,14 @@ class Pipeline:
         else:
             log.warning("rejected command: %s", message)
 
-    async def _tick_forever(self) -> None:
+    async def _wake_on_time(self) -> None:
+        """Live mode: sleep until the policy's next moment, a chunk or a command; then tick."""
         while True:
-            await asyncio.sleep(TICK_S)
+            wake_at = self.policy.wake_at() if self._data_time is not None else None
+            timeout = WATCHDOG_EVERY_S if wake_at is None else min(WATCHDOG_EVERY_S, wake_at - self._now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.commands.arrived.wait(), max(0.01, timeout))
+            self.commands.arrived.clear()
             try:
                 if self.publisher:
                     self.publisher.ensure_running()
@@ -363,7 +374,7 @@ class Pipeline:
                     now = self._now()
                     self._update_meetings(now)
                     self._handle_events(self.policy.tick(now))
-            except Exception:  # noqa: BLE001 - the ticker must outlive a bad moment
+            except Exception:  # noqa: BLE001 - the timer must outlive a bad moment
                 log.exception("policy tick failed")
 
     def _update_meetings(self, t: float) -> None:

@@ -145,6 +145,27 @@ def publish_raw(port: int, topic: str, payload: bytes | str, *, retain: bool = F
     )
 
 
+@pytest.fixture
+def make_publisher():
+    """``make_publisher(settings, device, **kwargs)``: an ``MqttPublisher`` on an asyncio loop of its
+    own thread, called synchronously from the test (stopped and its loop closed afterwards)."""
+    from sitless.alerts.mqtt import MqttPublisher
+    from tests.alerts.loop_thread import LoopThread, SyncPublisher
+
+    loop = LoopThread()
+    made: list[SyncPublisher] = []
+
+    def factory(settings, device: str, **kwargs) -> SyncPublisher:
+        publisher = SyncPublisher(MqttPublisher(settings, device, **kwargs), loop)
+        made.append(publisher)
+        return publisher
+
+    yield factory
+    for publisher in made:
+        publisher.stop()
+    loop.close()
+
+
 @pytest.fixture(scope="session")
 def workday(tmp_path_factory):
     """An 8-hour office day (Monday 08:00 UTC), its file, and the prompts the rules imply for it."""

@@ -148,7 +148,9 @@ def test_ten_thousand_hostile_payloads_per_command_topic_leave_the_daemon_connec
         last = None
         for name in TOPICS:
             for payload, retain in payloads(rng, PER_TOPIC):
-                last = fuzzer.publish(prefix + "cmd/" + name, payload, qos=1 if rng.random() < 0.1 else 0, retain=retain)
+                last = fuzzer.publish(
+                    prefix + "cmd/" + name, payload, qos=1 if rng.random() < 0.1 else 0, retain=retain
+                )
                 sent[name] += 1
         for _ in range(200):  # a few hostile topic names too
             fuzzer.publish(prefix + "cmd/" + rng.choice(["", "reboot", "dnd/x", "é" * 100]), b"1", qos=0)
@@ -188,4 +190,5 @@ def test_ten_thousand_hostile_payloads_per_command_topic_leave_the_daemon_connec
     log = log_path.read_text()
     assert "Traceback" not in log, log[log.find("Traceback") - 2000 : log.find("Traceback") + 3000]
     assert "rejected command" in log
+    assert "lost connection" not in log and "network loop had stopped" not in log
     assert len(log) < 200_000, f"{len(log)} bytes of log for one fuzz run: rejections must be rate-limited"

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from sitless.alerts.discovery import discovery_messages, discovery_topic
-from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
+from sitless.alerts.mqtt import MqttError, MqttSettings, publish_retained, topics_for
 from sitless.alerts.payloads import AckCommand, DndCommand, SnoozeCommand, state_payload
 from sitless.analysis.postures import Posture
 from sitless.store import Store
@@ -27,20 +27,22 @@ def store(tmp_path):
     opened.close()
 
 
-def start_publisher(url: str, device: str, **kwargs) -> MqttPublisher:
+def start_publisher(make_publisher, url: str, device: str, **kwargs):
     settings = kwargs.pop("settings", None) or MqttSettings(url=url)
-    publisher = MqttPublisher(settings, device, **kwargs)
+    publisher = make_publisher(settings, device, **kwargs)
     publisher.start()
     publisher.wait_connected(10)
     return publisher
 
 
-def test_a_prompt_in_the_outbox_is_delivered_once_and_then_leaves_the_outbox(broker, subscribe, store):
+def test_a_prompt_in_the_outbox_is_delivered_once_and_then_leaves_the_outbox(
+    broker, subscribe, store, make_publisher
+):
     device = unique_device()
     topics = topics_for(MqttSettings(), device)
     sub = subscribe(broker.port, [topics.prompt])
     store.outbox_put("id-1", topics.prompt, '{"id":"id-1"}')
-    publisher = start_publisher(broker.url, device, outbox=store)
+    publisher = start_publisher(make_publisher, broker.url, device, outbox=store)
     try:
         (received,) = sub.wait_for(topics.prompt)
         assert received.json() == {"id": "id-1"} and not received.retain
@@ -54,9 +56,11 @@ def test_a_prompt_in_the_outbox_is_delivered_once_and_then_leaves_the_outbox(bro
         publisher.stop()
 
 
-def test_late_subscriber_finds_availability_and_state_retained_and_offline_after_stop(broker, subscribe):
+def test_late_subscriber_finds_availability_and_state_retained_and_offline_after_stop(
+    broker, subscribe, make_publisher
+):
     device = unique_device()
-    publisher = start_publisher(broker.url, device)
+    publisher = start_publisher(make_publisher, broker.url, device)
     state = state_payload(
         posture=Posture.SITTING, since=1.0e9, sitting_spell_s=600, battery=80, ts=1.0e9 + 600
     )
@@ -70,10 +74,12 @@ def test_late_subscriber_finds_availability_and_state_retained_and_offline_after
     assert late.wait_for(publisher.topics.availability, 2)[-1].payload == b"offline"
 
 
-def test_valid_commands_reach_the_daemon_and_malformed_ones_get_a_clear_error(broker, subscribe):
+def test_valid_commands_reach_the_daemon_and_malformed_ones_get_a_clear_error(
+    broker, subscribe, make_publisher
+):
     device = unique_device()
     received = []
-    publisher = start_publisher(broker.url, device, on_command=received.append)
+    publisher = start_publisher(make_publisher, broker.url, device, on_command=received.append)
     errors = subscribe(broker.port, [publisher.topics.error])
     prompt_id = str(uuid.uuid4())
     try:
@@ -112,13 +118,13 @@ def test_valid_commands_reach_the_daemon_and_malformed_ones_get_a_clear_error(br
         publisher.stop()
 
 
-def test_a_retained_command_is_ignored(broker, subscribe):
+def test_a_retained_command_is_ignored(broker, subscribe, make_publisher):
     device = unique_device()
     topics = topics_for(MqttSettings(), device)
     errors = subscribe(broker.port, [topics.error])
     publish_raw(broker.port, topics.cmd("snooze"), b"PRESS", retain=True)
     received = []
-    publisher = start_publisher(broker.url, device, on_command=received.append)
+    publisher = start_publisher(make_publisher, broker.url, device, on_command=received.append)
     try:
         assert "retained" in errors.wait_for(topics.error)[0].json()["error"]
         assert received == []
@@ -129,9 +135,9 @@ def test_a_retained_command_is_ignored(broker, subscribe):
         publisher.stop()
 
 
-def test_discovery_is_republished_when_home_assistant_comes_online(broker, subscribe):
+def test_discovery_is_republished_when_home_assistant_comes_online(broker, subscribe, make_publisher):
     device = unique_device()
-    publisher = start_publisher(broker.url, device)
+    publisher = start_publisher(make_publisher, broker.url, device)
     publisher.set_discovery(discovery_messages(publisher.topics, device, sw_version="test"))
     config_topic = discovery_topic(device)
     sub = subscribe(broker.port, [config_topic])
@@ -143,13 +149,17 @@ def test_discovery_is_republished_when_home_assistant_comes_online(broker, subsc
         publisher.stop()
 
 
-def test_mqtt_311_is_an_option(broker, subscribe, store):
+def test_mqtt_311_is_an_option(broker, subscribe, store, make_publisher):
     device = unique_device()
     topics = topics_for(MqttSettings(), device)
     sub = subscribe(broker.port, [topics.prompt])
     store.outbox_put("v311", topics.prompt, '{"id":"v311"}')
     publisher = start_publisher(
-        broker.url, device, outbox=store, settings=MqttSettings(url=broker.url, protocol="3.1.1")
+        make_publisher,
+        broker.url,
+        device,
+        outbox=store,
+        settings=MqttSettings(url=broker.url, protocol="3.1.1"),
     )
     try:
         assert sub.wait_for(topics.prompt)[0].json()["id"] == "v311"
@@ -168,11 +178,11 @@ def test_one_shot_retained_publish_for_the_weekly_report(broker, subscribe):
     assert got.retain and got.json() == {"week": "2026-W47"}
 
 
-def test_no_broker_listening_is_a_clear_error():
+def test_no_broker_listening_is_a_clear_error(make_publisher):
     from sitless.broker import free_port
 
     settings = MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}")
-    publisher = MqttPublisher(settings, unique_device())
+    publisher = make_publisher(settings, unique_device())
     publisher.start()
     try:
         with pytest.raises(MqttError, match="connection refused"):

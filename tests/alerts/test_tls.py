@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sitless.alerts.mqtt import MqttError, MqttPublisher, MqttSettings, publish_retained, topics_for
+from sitless.alerts.mqtt import MqttError, MqttSettings, publish_retained, topics_for
 from tests.alerts.conftest import TEMPLATES, _start
 
 USER, PASSWORD = "phone", "correct horse battery staple"
@@ -66,10 +66,10 @@ def tls_settings(server, directory: Path, **overrides) -> MqttSettings:
     return MqttSettings(**values)
 
 
-def test_tls_with_username_and_password_connects_and_delivers(tls_broker, subscribe):
+def test_tls_with_username_and_password_connects_and_delivers(tls_broker, subscribe, make_publisher):
     server, directory = tls_broker
     settings = tls_settings(server, directory)
-    publisher = MqttPublisher(settings, "tls" + uuid.uuid4().hex[:6])
+    publisher = make_publisher(settings, "tls" + uuid.uuid4().hex[:6])
     publisher.start()
     try:
         publisher.wait_connected(10)
@@ -89,10 +89,10 @@ def test_credentials_can_come_from_the_environment(tls_broker, monkeypatch):
     publish_retained(settings, topics_for(settings, "env").state, "{}")
 
 
-def test_wrong_password_is_a_clear_error_that_does_not_leak_the_password(tls_broker, caplog):
+def test_wrong_password_is_a_clear_error_that_does_not_leak_the_password(tls_broker, caplog, make_publisher):
     server, directory = tls_broker
     settings = tls_settings(server, directory, password="not-the-password")
-    publisher = MqttPublisher(settings, "bad" + uuid.uuid4().hex[:6])
+    publisher = make_publisher(settings, "bad" + uuid.uuid4().hex[:6])
     publisher.start()
     try:
         with pytest.raises(MqttError, match=f"refused the login for user '{USER}'") as caught:
@@ -104,10 +104,10 @@ def test_wrong_password_is_a_clear_error_that_does_not_leak_the_password(tls_bro
         publish_retained(settings, "sitless/x/state", "{}")
 
 
-def test_untrusted_certificate_is_a_clear_error(tls_broker):
+def test_untrusted_certificate_is_a_clear_error(tls_broker, make_publisher):
     server, directory = tls_broker
     settings = tls_settings(server, directory, ca_certs=directory / "other-ca.crt")
-    publisher = MqttPublisher(settings, "untrusted")
+    publisher = make_publisher(settings, "untrusted")
     publisher.start()
     try:
         with pytest.raises(MqttError, match="certificate is not trusted.*ca_certs"):
