@@ -230,6 +230,29 @@ def test_tick_fires_a_due_prompt_while_data_lags_within_the_bridge():
     assert prompts(later) == []  # the data confirming it does not prompt again
 
 
+def test_wake_at_names_the_moment_a_prompt_falls_due_so_a_live_daemon_need_not_poll():
+    policy = utc_policy()
+    assert policy.wake_at() is None  # no data: nothing can happen
+    policy.receive(day_series(("sitting", 30 * MIN - 3)))
+    due = policy.wake_at()
+    assert due == MONDAY_8 + 30 * MIN
+    assert prompts(policy.tick(due - 0.5)) == []  # just before it: nothing
+    (prompt,) = prompts(policy.tick(due))
+    assert prompt.ts == MONDAY_8 + 30 * MIN
+    assert policy.wake_at() == MONDAY_8 + 30 * MIN - 3 + 120 + 0.001  # next: the gap bridge runs out
+    policy.tick(policy.wake_at())
+    assert policy.wake_at() is None  # the spell ended at the gap, the outcome is resolved
+
+
+def test_wake_at_respects_do_not_disturb_and_ignores_a_stand():
+    policy = utc_policy()
+    policy.apply(DndCommand(until=MONDAY_8 + 45 * MIN), MONDAY_8)
+    policy.receive(day_series(("sitting", 44 * MIN)))
+    assert policy.wake_at() == MONDAY_8 + 45 * MIN  # held until the DND ends (before the bridge would)
+    policy.receive(day_series(("standing", 30), start=MONDAY_8 + 44 * MIN))
+    assert policy.wake_at() == MONDAY_8 + 44 * MIN + 30 + 120 + 0.001  # standing: only the bridge
+
+
 def test_tick_does_not_prompt_during_a_short_stand():
     policy = utc_policy()
     policy.receive(day_series(("sitting", 29 * MIN), ("standing", 30)))
