@@ -133,3 +133,46 @@ def test_an_empty_retained_payload_met_after_a_reconnect_is_not_a_default_snooze
     finally:
         publish_raw(broker.port, topics.cmd("ack"), b"", retain=True)
         publisher.stop()
+
+
+def test_a_running_daemon_refuses_far_future_and_past_holds_and_takes_a_four_day_snooze(
+    broker, subscribe, tmp_path
+):
+    """Issue 13.2 and 13.4 end to end: `{"until": "9999-12-31..."}` used to raise on every chunk, and a
+    2,000-minute snooze passed the payload check only to be dropped by the policy without a reply."""
+    import signal
+    import subprocess
+
+    from tests.alerts.helpers import epoch, sitless_command, write_config
+
+    device = "hold" + uuid.uuid4().hex[:6]
+    prefix = f"sitless/{device}/"
+    sub = subscribe(broker.port, [prefix + "state", prefix + "error"])
+    log_path = tmp_path / "daemon.log"
+    with open(log_path, "w") as log_file:
+        daemon = subprocess.Popen(
+            sitless_command("run", "--simulate", "--broker", broker.url, "--config", str(write_config(tmp_path, device)),
+                            "--store", str(tmp_path / "s.db")),
+            stdout=subprocess.DEVNULL, stderr=log_file,
+        )  # fmt: skip
+    try:
+        sub.wait_for(prefix + "state", timeout=20)
+        for payload in (b'{"until": "9999-12-31T23:59:59+00:00"}', b'{"until": 1e12}', b'{"until": "2001-01-01T00:00:00Z"}',
+                        b'{"off": "yes"}'):  # fmt: skip
+            publish_raw(broker.port, prefix + "cmd/dnd", payload)
+        errors = [e.json()["error"] for e in sub.wait_for(prefix + "error", 4)]
+        assert sum("more than 7 days" in e for e in errors) == 2, errors
+        assert any("in the past" in e for e in errors) and any('"off" switches' in e for e in errors), errors
+        publish_raw(broker.port, prefix + "cmd/snooze", b'{"minutes": 2000}')
+        assert wait_until(lambda: any(m.json()["snoozed_until"] for m in sub.on(prefix + "state")), 15)
+        state = next(m.json() for m in sub.on(prefix + "state") if m.json()["snoozed_until"])
+        assert abs(epoch(state["snoozed_until"]) - epoch(state["ts"]) - 2000 * 60) < 60
+        count = len(sub.on(prefix + "state"))
+        publish_raw(broker.port, prefix + "cmd/dnd", b"off")
+        assert sub.wait_for(prefix + "state", count + 1, timeout=15)  # still applying, still publishing
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(20)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0
+    assert "Traceback" not in log_path.read_text()
