@@ -370,7 +370,9 @@ class Pipeline:
                 if self.publisher:
                     self.publisher.ensure_running()
                 self._apply_commands()
-                if self._data_time is not None:
+                # A chunk only moves the moment (the policy saw its seconds already): tick when it is due.
+                due = self.policy.wake_at() if self._data_time is not None else None
+                if due is not None and self._now() >= due:
                     now = self._now()
                     self._update_meetings(now)
                     self._handle_events(self.policy.tick(now))
