@@ -57,7 +57,15 @@ from sitless.source_feed import WARMUP_S, SampleSource, SourceFeed
 from sitless.store import Store
 from sitless.weekly_publisher import WeeklyPublisher
 
-__all__ = ["WARMUP_S", "WATCHDOG_EVERY_S", "CommandInbox", "Pipeline", "PipelineStatus", "make_publisher", "restore_policy"]
+__all__ = [
+    "WARMUP_S",
+    "WATCHDOG_EVERY_S",
+    "CommandInbox",
+    "Pipeline",
+    "PipelineStatus",
+    "make_publisher",
+    "restore_policy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +113,10 @@ def policy_state_key(sensor_id: str) -> str:
 
 
 def restore_policy(
-    store: Store, settings: AlertSettings, device_id: str, sensor_id: str, *, timezone: tzinfo
+    store: Store, settings: AlertSettings, device_id: str, sensor_id: str, *, timezone: tzinfo | None = None
 ) -> AlertPolicy:
-    """The policy as the last run left it (a fresh one if there is no usable saved state)."""
+    """The policy as the last run left it (a fresh one if there is no usable saved state). ``timezone``:
+    the zone the shell resolved (``sitless.daemon`` passes it); None: ``[alerts] timezone``, else UTC."""
     saved = store.load_state(policy_state_key(sensor_id))
     if saved:
         try:
