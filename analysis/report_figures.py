@@ -22,6 +22,7 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from sitless.analysis.metrics import BOUT_BAND_LABELS, w50
 from sitless.analysis.postures import UPRIGHT, Posture
 from sitless.analysis.report import DayDetail, WeekData, day_details
+from sitless.analysis.report_text import HEADLINES, headline_texts, period_text
 
 COLOURS: dict[Posture, str] = {
     Posture.SITTING: "#e4572e",
@@ -317,7 +318,6 @@ def figure_svgs(report: dict, week: WeekData) -> dict[str, str]:
 def headline_figure(report: dict) -> Figure:
     """The PNG's top: the title, the dates and the headline numbers the HTML page shows as cards, so a
     PNG forwarded on its own still says whose week it is and what it came to."""
-    from sitless.analysis.report_html import HEADLINES, headline_texts, period_text
 
     totals = report["week_totals"]
     cells = [(label, fmt(totals.get(key))) for label, key, fmt, _lower, _per_day in HEADLINES]

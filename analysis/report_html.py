@@ -14,37 +14,12 @@ import re
 
 from sitless.analysis.report import WeekData
 from sitless.analysis.report_figures import FIGURES, figure_svgs
-
-
-def format_minutes(minutes: float | None) -> str:
-    """``95.4`` -> ``"1 h 35 min"``; ``None`` -> ``"–"``."""
-    if minutes is None or not math.isfinite(minutes):
-        return "–"
-    total = int(round(minutes))
-    hours, mins = divmod(total, 60)
-    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
-
-
-def format_number(value: float | int | None, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}" if digits else f"{int(round(value))}"
+from sitless.analysis.report_text import HEADLINES, format_minutes, period_text
 
 
 def _per_day(totals: dict, key: str) -> float | None:
     value, days = totals.get(key), totals.get("days_with_data") or 0
     return None if value is None or not days else value / days
-
-
-# (label, key, formatter, lower_is_better, compare per day): the headline cards.
-HEADLINES = (
-    ("Sitting", "sitting_min", format_minutes, True, True),
-    ("Breaks from sitting", "breaks", format_number, False, True),
-    ("Breaks per sitting hour", "breaks_per_sitting_hour", lambda v: format_number(v, 2), False, False),
-    ("Bouts of 30 min or more", "bouts_30min", format_number, True, True),
-    ("Longest bout", "longest_bout_min", format_minutes, True, False),
-    ("Usual bout (W50)", "w50_min", format_minutes, True, False),
-)
 
 
 def _trend(key: str, lower_is_better: bool, per_day: bool, totals: dict, previous: dict | None) -> str:
@@ -117,29 +92,6 @@ def _cards(report: dict) -> str:
 
 def _times(count: int) -> str:
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
-
-
-def headline_texts(report: dict) -> list[tuple[str, str]]:
-    """The cards beyond HEADLINES as (label, plain text), for the PNG."""
-    totals = report["week_totals"]
-    heeded, prompts = totals["prompts_heeded"], totals["prompts"]
-    stretch = report.get("stretch_of_the_week")
-    if not stretch:
-        favourite = "no prompts"
-    elif stretch["exercise"] is None:
-        favourite = f"none: {len(stretch['tied'])} tied"
-    else:
-        favourite = stretch["exercise"]
-    return [("Prompts heeded", f"{heeded} of {prompts}"), ("Stretch of the week", favourite)]
-
-
-def period_text(report: dict) -> str:
-    """ "Mon 16 Nov – Sun 22 Nov 2026 · 5 days with data · times in Europe/Berlin" """
-    totals = report["week_totals"]
-    first, last = report["days"][0]["date"], report["days"][-1]["date"]
-    span = f"{dt.date.fromisoformat(first):%a %d %b} – {dt.date.fromisoformat(last):%a %d %b %Y}"
-    days = totals["days_with_data"]
-    return f"{span} · {days} day{'s' if days != 1 else ''} with data · times in {report['timezone']}"
 
 
 def _day_table(report: dict) -> str:

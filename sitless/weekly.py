@@ -211,7 +211,7 @@ def write_private(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- terminal
 def terminal_summary(report: dict) -> str:
     """A compact table for the terminal: one line per day, then the week."""
-    from sitless.analysis.report_html import format_minutes
+    from sitless.analysis.report_text import format_minutes
 
     def row(label: str, d: dict) -> str:
         bph = "–" if d["breaks_per_sitting_hour"] is None else f"{d['breaks_per_sitting_hour']:.2f}"
