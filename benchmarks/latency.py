@@ -56,6 +56,7 @@ class TimedSource:
     def __init__(self, samples: SampleChunk, realtime_from: float, chunk_s: float = 0.2) -> None:
         self.samples, self.realtime_from, self.chunk_s = samples, realtime_from, chunk_s
         self.name, self.sensor_id, self.battery_percent = "benchmark", "benchmark", None
+        self.temperature_readings: list = []
         self.handed: list[tuple[float, float, float]] = []  # (first t, last t, wall time handed)
 
     async def chunks(self, start_at=None):

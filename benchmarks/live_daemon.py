@@ -90,6 +90,7 @@ class RecordedPackets:
         self.name = "recorded BLE packets (generic <hhh, 50 Hz)"
         self.sensor_id = "bench-thigh"
         self.battery_percent: int | None = 90
+        self.temperature_readings: list = []
 
     async def chunks(self, start_at: float | None = None):
         decode = decoder()

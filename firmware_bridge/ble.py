@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
@@ -81,6 +82,7 @@ class BleSource(SessionReporter):
         self.temperature_c: float | None = (
             None  # the latest Temperature event's value, if the sensor sends one
         )
+        self.temperature_readings: list[tuple[np.ndarray, np.ndarray]] = []  # for the daemon to take
         self.stats = SessionStats()
         self._on_event = on_event
         self._registry = registry

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from sitless.firmware_bridge.ble_common import SensorSettings, SessionEvent, SessionStats
 from sitless.firmware_bridge.decoders.base import ProtocolError, SensorDecoder
 from sitless.firmware_bridge.decoders.events import (
@@ -25,6 +27,9 @@ from sitless.firmware_bridge.decoders.events import (
 )
 
 log = logging.getLogger("sitless.firmware_bridge.ble")
+
+#: Temperature events kept for a consumer that does not take them (a reading a minute: over two days).
+MAX_UNTAKEN_READINGS = 4096
 
 
 class SensorStopped:
@@ -43,6 +48,7 @@ class SessionReporter:
     family: str | None
     battery_percent: int | None
     temperature_c: float | None
+    temperature_readings: list[tuple[np.ndarray, np.ndarray]]
     _battery_warned: bool
     _generation: int
     _queue: asyncio.Queue[Any]
@@ -76,6 +82,9 @@ class SessionReporter:
                 self._emit("notice", f"{self.sensor_id}: {message}", reason=message)
             case Temperature(t=t, celsius=celsius, where=where):
                 self.temperature_c = float(celsius[-1])
+                if len(self.temperature_readings) >= MAX_UNTAKEN_READINGS:  # nobody takes them (sitless record)
+                    del self.temperature_readings[: MAX_UNTAKEN_READINGS // 2]
+                self.temperature_readings.append((np.asarray(t, np.float64), np.asarray(celsius, np.float64)))
                 self._emit(
                     "temperature",
                     f"{self.sensor_id} {where} temperature {self.temperature_c:.1f} degrees C",

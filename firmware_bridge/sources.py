@@ -99,6 +99,7 @@ class SimulatedSource:
         self.name = f"simulated thigh ({config.mounting}, seed {config.seed})"
         self.sensor_id = f"sim-{config.seed:04d}"
         self.battery_percent: int | None = 100
+        self.temperature_readings: list[tuple[np.ndarray, np.ndarray]] = []  # the simulator has no thermometer
         self.samples_sent = 0
         self._simulator: Simulator | None = None
 
@@ -160,6 +161,7 @@ class ReplaySource:
         self.name = f"replay of {self.path.name}"
         self.sensor_id = f"replay:{self.path.stem}"
         self.battery_percent: int | None = None
+        self.temperature_readings: list[tuple[np.ndarray, np.ndarray]] = []  # recordings carry none (yet)
         self.samples_sent = 0
 
     async def chunks(

@@ -277,6 +277,9 @@ class Pipeline:
             battery = self.feed.battery_change()
             if battery is not None:
                 self.store.add_battery(float(chunk.t[-1]), battery, self.sensor_id)
+            # Readings first: they count for the seconds this chunk completes (StreamingClassifier.feed_temperature)
+            for timestamps, celsius in self.feed.take_temperatures():
+                self.classifier.feed_temperature(timestamps, celsius)
         self._handle_postures(self.classifier.feed(chunk))
 
     def _handle_postures(self, postures: PostureSeconds) -> None:

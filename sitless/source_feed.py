@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+import numpy as np
+
 from sitless.analysis.samples import SampleChunk
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,10 @@ class SampleSource(Protocol):
     sensor_id: str
     #: The sensor's last reported battery level, None if it does not report one.
     battery_percent: int | None
+    #: Temperature readings (epoch seconds, deg C) the daemon has not taken yet, oldest first: evidence of
+    #: wear for the classifier (a sensor colder than skin is off the body). Sources without a thermometer
+    #: leave it empty; the daemon empties it (``SourceFeed.take_temperatures``).
+    temperature_readings: list[tuple[np.ndarray, np.ndarray]]
 
     def chunks(self, start_at: float | None = None) -> AsyncIterator[SampleChunk]: ...
 
@@ -110,6 +116,15 @@ class SourceFeed:
             return None
         self._battery = int(battery)
         return self._battery
+
+    def take_temperatures(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The source's temperature readings since the last call (each once)."""
+        readings = self.source.temperature_readings
+        if not readings:
+            return []
+        taken = list(readings)
+        readings.clear()
+        return taken
 
     @property
     def battery(self) -> int | None:

@@ -82,6 +82,9 @@ def test_a_microbit_temperature_reaches_the_user(bluez):
     temperature = next(e for e in session.events if e.kind == "temperature")
     assert temperature.celsius == 29.0 and session.source.temperature_c == 29.0
     assert temperature.start is not None
+    # ... and waits, timestamped, for the daemon to hand it to the classifier (wear evidence)
+    ((taken_t, taken_celsius),) = session.source.temperature_readings
+    assert taken_celsius.tolist() == [29.0] and taken_t[0] == temperature.start
 
 
 class _BuggyMicrobit(MicrobitDecoder):
