@@ -260,8 +260,8 @@ def report_week(inputs: dict[str, Path], scratch: Path, args) -> str:
         else:
             pandas_wall = median_of(peers, "wall_s")
             peer_text = (
-                f"pandas reads+parses {pandas_wall:.2f} s, {median_of(peers, 'peak_mb'):.0f} MB "
-                f"(sitless/pandas {median_of(ours, 'wall_s') / pandas_wall:.2f}x)"
+                f"pandas reads+parses {pandas_wall:.2f} s, {median_of(peers, 'peak_mb'):.0f} MB, "
+                f"{median_of(peers, 'cpu_s'):.1f} s CPU (sitless/pandas {median_of(ours, 'wall_s') / pandas_wall:.2f}x)"
             )
         size = path.stat().st_size / 1e6
         wall = median_of(ours, "wall_s")

@@ -3,9 +3,10 @@
 1. The input: a 168-h "fullday" week at 50 Hz (30.24 million samples) as an uncompressed NPZ, made in a
    temporary directory (or ``--data week.npz``, reused if it exists).
 2. sitless in a fresh subprocess: reads the NPZ one hour at a time (zip member slices via
-   ``np.lib.format``; ``sitless.firmware_bridge.recordings.iter_recording`` loads a whole NPZ, which would make
-   memory grow with the recording), feeds ``StreamingClassifier`` and keeps only the labels. Wall time
-   and peak RSS (``os.wait4`` rusage of that child) are measured; repeated ``--repeats`` times.
+   ``np.lib.format``, as ``iter_recording(..., reuse_buffers=True)`` does too), feeds
+   ``StreamingClassifier`` and keeps only the labels: the classifier's core. The whole command a user
+   types is ``benchmarks/command_speed.py``. Wall time and peak RSS (``os.wait4`` rusage of that
+   child) are measured; repeated ``--repeats`` times.
 3. acti-motus in another subprocess on the same file (``Features().compute`` then
    ``Activities(vendor='Other', orientation=True).compute``), once (it takes about half a minute).
 4. The live path: one hour of 50 Hz data fed in 20-sample BLE-sized packets; CPU seconds per hour.
