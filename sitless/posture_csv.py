@@ -19,6 +19,7 @@ import numpy as np
 from sitless.analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
 from sitless.firmware_bridge.private_files import private_output
 from sitless.firmware_bridge.recordings import RecordingError, parse_timestamp
+from sitless.firmware_bridge.recordings_checks import quote
 
 HEADER = "timestamp,posture"
 
@@ -84,8 +85,16 @@ def write_posture_parquet(path: os.PathLike | str, series: PostureSeconds) -> No
         pq.write_table(table, handle)
 
 
+#: A posture file is read whole (vectorised) up to this size (a year of seconds is about 0.9 GB); a
+#: bigger one, and any line, is read in bounded pieces (issue 13: a 2 GB "line" must not be read whole).
+FAST_READ_MAX_BYTES = 256 << 20
+MAX_LINE_CHARS = 256
+
+
 def _read_fast(path: Path) -> PostureSeconds | None:
     """Vectorised read of a well-formed file (consecutive whole seconds); None sends it to the slow path."""
+    if path.stat().st_size > FAST_READ_MAX_BYTES:
+        return None  # the slow path streams line by line: memory stays bounded
     with path.open("rb") as handle:
         data = handle.read()
     if not data.endswith(b"\n") or b"\r" in data:
@@ -139,11 +148,17 @@ def read_posture_csv(path: os.PathLike | str) -> PostureSeconds:
     start: int | None = None
     codes: list[int] = []
     with handle:
-        header = handle.readline().lstrip("\ufeff").strip()
+        header = handle.readline(MAX_LINE_CHARS).lstrip("\ufeff").strip()
         if header.replace(" ", "").lower() != HEADER:
-            shown = header[:80] if header else "an empty file"
-            raise PostureCsvError(path, 1, f"header is {shown!r}; expected exactly {HEADER!r}")
-        for line_no, raw in enumerate(handle, start=2):
+            shown = quote(header) if header else "'an empty file'"
+            raise PostureCsvError(path, 1, f"header is {shown}; expected exactly {HEADER!r}")
+        for line_no, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""), start=2):
+            if len(raw) > MAX_LINE_CHARS:
+                raise PostureCsvError(
+                    path,
+                    line_no,
+                    f"line longer than {MAX_LINE_CHARS} characters is no posture row: {quote(raw)}",
+                )
             line = raw.rstrip("\r\n")
             if not line.strip():
                 continue
@@ -158,12 +173,14 @@ def read_posture_csv(path: os.PathLike | str) -> PostureSeconds:
             except ValueError as error:
                 raise PostureCsvError(path, line_no, f"{truncated}{error}") from None
             if not float(moment).is_integer() or not math.isfinite(moment):
-                raise PostureCsvError(path, line_no, f"timestamp {fields[0].strip()!r} is not a whole second")
+                raise PostureCsvError(
+                    path, line_no, f"timestamp {quote(fields[0].strip())} is not a whole second"
+                )
             label = fields[1].strip().lower()
             if label not in labels:
                 known = ", ".join(POSTURE_LABELS)
                 raise PostureCsvError(
-                    path, line_no, f"{truncated}unknown posture {label!r}; expected one of {known}"
+                    path, line_no, f"{truncated}unknown posture {quote(label)}; expected one of {known}"
                 )
             second = int(moment)
             if start is None:

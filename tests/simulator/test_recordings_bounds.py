@@ -264,3 +264,21 @@ def test_parquet_output_holds_the_same_postures_as_csv(tmp_path, desk_hour) -> N
         ["unknown", "nonwear", "sitting", "standing", "walking", "lying", "cycling"][c] for c in csv.codes
     ]
     assert oct(os.stat(tmp_path / "p.parquet").st_mode & 0o777) == "0o600"
+
+
+def test_posture_files_are_read_in_bounded_lines_too(tmp_path) -> None:
+    from sitless.posture_csv import PostureCsvError, read_posture_csv
+
+    zeros = tmp_path / "zeros.csv"
+    with open(zeros, "wb") as handle:
+        handle.truncate(2 << 30)
+    with pytest.raises(PostureCsvError) as raised:
+        read_posture_csv(zeros)
+    assert raised.value.line == 1 and len(str(raised.value)) < 300
+    long = tmp_path / "long.csv"
+    long.write_text(
+        "timestamp,posture\n2026-11-16T08:00:00Z,sitting\n2026-11-16T08:00:01Z," + "x" * (20 << 20) + "\n"
+    )
+    with pytest.raises(PostureCsvError) as raised:
+        read_posture_csv(long)
+    assert raised.value.line == 3 and "longer than" in str(raised.value) and len(str(raised.value)) < 300
