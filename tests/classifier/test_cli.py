@@ -19,10 +19,8 @@ from .conftest import simulated, still_sensor
 
 
 @pytest.fixture(autouse=True)
-def private_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
-    monkeypatch.delenv("SITLESS_CONFIG", raising=False)
+def _private_folders(private_data_dir):
+    """Every test here runs the commands with private data and config folders (tests/conftest.py)."""
 
 
 @pytest.fixture

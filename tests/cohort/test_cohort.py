@@ -27,10 +27,8 @@ EVENING = 1_795_127_400.0  # 2026-11-19 22:30 UTC: three hours that cross midnig
 
 
 @pytest.fixture(autouse=True)
-def private_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no config file there
-    monkeypatch.delenv("SITLESS_CONFIG", raising=False)  # (one naming a missing file is an error)
+def _private_folders(private_data_dir):
+    """Every test here runs the commands with private data and config folders (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,8 @@ ONE_OF_EACH = ["GGIRread_ax6_testfile.cwa", "GGIR_actigraph_testfile.gt3x", "skd
 
 
 @pytest.fixture(autouse=True)
-def private_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))  # no config file there
-    monkeypatch.delenv("SITLESS_CONFIG", raising=False)  # (one naming a missing file is an error)
+def _private_folders(private_data_dir):
+    """Every test here runs the commands with private data and config folders (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")
