@@ -36,7 +36,7 @@ import numpy as np
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.recordings_gzip import open_recording
-from sitless.firmware_bridge.recordings_timestamps import RecordingError
+from sitless.firmware_bridge.recordings_timestamps import RecordingError, handle_problem
 
 SIGNATURE = b"------------ Data File Created By ActiGraph"
 HEADER_LINES = 10
@@ -135,10 +135,10 @@ def _parse_rows(path, rows, first_line, usecols, on_error, problems):
             if not np.isfinite(values[offset]).all():
                 raise ValueError("not finite")
             keep[offset] = True
+            continue
         except (ValueError, IndexError):
-            error = RecordingError(path, first_line + offset, f"not an x,y,z row in g: {row[:60]!r}")
-            if on_error == "raise":
-                raise error from None
-            if problems is not None:
-                problems.append(error)
+            pass
+        # outside the except: a raised problem does not carry the float() error as its context
+        problem = RecordingError(path, first_line + offset, f"not an x,y,z row in g: {row[:60]!r}")
+        handle_problem(problem, on_error, problems)
     return values[keep], keep

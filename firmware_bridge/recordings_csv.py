@@ -39,6 +39,7 @@ from sitless.firmware_bridge.recordings_timestamps import (
     RecordingError,
     _fast_iso_times,
     _TimestampParser,
+    handle_problem,
     implausible_time,
 )
 from sitless.firmware_bridge.units import UnitGuess, recognise_unit
@@ -85,11 +86,7 @@ class _CsvBlockReader:
             logger.info("%s: %s", path, unit.message)
 
     def problem(self, line: int, reason: str) -> None:
-        error = RecordingError(self.path, line, reason)
-        if self.on_error == "raise":
-            raise error
-        if self.problems is not None:
-            self.problems.append(error)
+        handle_problem(RecordingError(self.path, line, reason), self.on_error, self.problems)
 
     def block(self, data: memoryview, at_eof: bool) -> SampleChunk:
         """One block of whole lines: the fast parse, else the precise one; then the shared checks."""

@@ -29,6 +29,7 @@ from sitless.firmware_bridge.recordings_timestamps import (
     EARLIEST_T,
     LATEST_T,
     RecordingError,
+    handle_problem,
     implausible_time,
 )
 from sitless.firmware_bridge.units import UnitGuess, recognise_unit
@@ -57,11 +58,7 @@ class _NpzBlockChecker:
             logger.info("%s: %s", path, unit.message)
 
     def report(self, index: int, what: str) -> None:
-        error = RecordingError(self.path, None, f"sample {index} {what}")
-        if self.on_error == "raise":
-            raise error
-        if self.problems is not None:
-            self.problems.append(error)
+        handle_problem(RecordingError(self.path, None, f"sample {index} {what}"), self.on_error, self.problems)
 
     def check(self, t: np.ndarray, xyz: np.ndarray, first: int) -> SampleChunk:
         if t.dtype != np.float64:

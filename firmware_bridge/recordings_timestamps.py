@@ -38,6 +38,15 @@ class RecordingError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+def handle_problem(error: RecordingError, on_error: str, problems: list[RecordingError] | None) -> None:
+    """The readers' one rule for a bad row or sample: raise it (``on_error="raise"``), or note it in
+    ``problems`` (when given) and go on without it."""
+    if on_error == "raise":
+        raise error
+    if problems is not None:
+        problems.append(error)
+
+
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?")
 
 
