@@ -84,18 +84,6 @@ class ClassifierSettings:
     forward_min_sedentary_s: int = ranged(8, 1, 86400, "s")
 
     def __post_init__(self) -> None:
-        check_ranges(self)
-        for name in (
-            "move_sd_g",
-            "nonwear_still_sd_g",
-            "nonwear_still_min",
-            "long_still_sd_g",
-            "long_still_min",
-            "temperature_valid_s",
-        ):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.sit_inclination_deg < 90:
-            raise ValueError(f"sit_inclination_deg must be between 0 and 90, got {self.sit_inclination_deg}")
+        check_ranges(self)  # each number's declared range; what ranges cannot say follows
         if self.reference_walk_s < self.reference_min_walk_s or self.reference_min_walk_s < 1:
             raise ValueError("need 1 <= reference_min_walk_s <= reference_walk_s")

@@ -52,20 +52,7 @@ class SensorSettings:
     generic: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        check_ranges(self)
-        if self.rate_hz <= 0:
-            raise ValueError(f"rate_hz must be positive, got {self.rate_hz}")
-        if not 0 <= self.low_battery_percent <= 100:
-            raise ValueError(f"low_battery_percent must be 0-100, got {self.low_battery_percent}")
-        for name in (
-            "watchdog_s",
-            "scan_timeout_s",
-            "connect_timeout_s",
-            "backoff_initial_s",
-            "backoff_max_s",
-        ):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_ranges(self)  # every number has a declared range beside its field
 
     def backoff_s(self, attempt: int) -> float:
         """Delay before reconnect ``attempt`` (1-based): 1, 2, 4, ... capped (defaults: 1 s to 30 s)."""
