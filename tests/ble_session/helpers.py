@@ -91,3 +91,23 @@ def xyz_mg(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     base = np.array([30, -120, 980])
     return (base + rng.integers(-400, 400, size=(n, 3))).astype(np.int16)
+
+
+def polar_refusing_start(bluez, address: str, status: int, subscribed: str) -> Session:
+    """A Polar H10 that answers the start command with PMD error ``status`` (control point response
+    F0 <op 02 start> <type 02 acc> <status>); the session runs until it reports the refusal.
+    ``subscribed`` is the characteristic whose subscription shows the session got as far as starting."""
+    from tests.ble_session.peripherals import PMD_CONTROL, polar_h10
+
+    refusing = polar_h10(address)
+    refusing.on_write = lambda uuid, data: [(PMD_CONTROL, bytes([0xF0, 0x02, 0x02, status, 0x00]))]
+    device = bluez.add_device(refusing)
+
+    async def scenario() -> Session:
+        session = Session.start(fast_settings(address=address, rate_hz=50))
+        await asyncio.to_thread(bluez.wait_streaming, device, subscribed)
+        await until(lambda: "rejected" in session.kinds(), 5, "the refusal to be reported")
+        await session.stop()
+        return session
+
+    return asyncio.run(scenario())

@@ -16,15 +16,13 @@ import pytest
 
 from sitless.firmware_bridge.ble import BleSessionError, scan
 from tests.ble_session.fake_bluez import Peripheral
-from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
+from tests.ble_session.helpers import Session, fast_settings, polar_refusing_start, until, xyz_mg
 from tests.ble_session.peripherals import (
     MICROBIT_DATA,
     MICROBIT_PERIOD,
-    PMD_CONTROL,
     PMD_DATA,
     microbit,
     microbit_packets,
-    polar_h10,
     quantised_g,
 )
 
@@ -274,19 +272,7 @@ def test_a_sensor_back_from_a_long_absence_is_caught_at_once_not_after_the_backo
 
 
 def test_a_sensor_refusing_the_start_command_is_reported_and_does_not_crash_the_session(bluez):
-    refusing = polar_h10(ADDRESS)
-    # PMD control point: F0 <op 02 start> <type 02 acc> <status 05 = invalid parameter>
-    refusing.on_write = lambda uuid, data: [(PMD_CONTROL, bytes([0xF0, 0x02, 0x02, 0x05, 0x00]))]
-    device = bluez.add_device(refusing)
-
-    async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, rate_hz=50))
-        await asyncio.to_thread(bluez.wait_streaming, device, PMD_DATA)
-        await until(lambda: "rejected" in session.kinds(), 5, "the refusal to be reported")
-        await session.stop()
-        return session
-
-    session = asyncio.run(scenario())
+    session = polar_refusing_start(bluez, ADDRESS, status=0x05, subscribed=PMD_DATA)  # 0x05: invalid parameter
 
     rejected = next(e for e in session.events if e.kind == "rejected")
     assert ADDRESS in rejected.message and "rate or range" in rejected.message

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.ble_session.fake_bluez import BATTERY_LEVEL, BATTERY_SERVICE, Char, Service
-from tests.ble_session.helpers import Session, fast_settings, until, xyz_mg
+from tests.ble_session.helpers import Session, fast_settings, polar_refusing_start, until, xyz_mg
 from tests.ble_session.peripherals import (
     METAWEAR_COMMAND,
     METAWEAR_NOTIFY,
@@ -24,7 +24,6 @@ from tests.ble_session.peripherals import (
     metamotion_packets,
     microbit,
     microbit_packets,
-    polar_h10,
 )
 
 pytestmark = pytest.mark.ble
@@ -96,18 +95,7 @@ def test_a_metamotion_rl_is_configured_for_the_bmi160_it_reports(bluez):
 
 
 def test_a_polar_refusing_the_stream_for_the_links_mtu_says_what_to_do(bluez):
-    refusing = polar_h10(ADDRESS)
-    refusing.on_write = lambda uuid, data: [(PMD_CONTROL, bytes([0xF0, 0x02, 0x02, 0x0A, 0x00]))]
-    device = bluez.add_device(refusing)
-
-    async def scenario():
-        session = Session.start(fast_settings(address=ADDRESS, rate_hz=50))
-        await asyncio.to_thread(bluez.wait_streaming, device, PMD_CONTROL)
-        await until(lambda: "rejected" in session.kinds(), 5, "the refusal")
-        await session.stop()
-        return session
-
-    session = asyncio.run(scenario())
+    session = polar_refusing_start(bluez, ADDRESS, status=0x0A, subscribed=PMD_CONTROL)  # 0x0A: ERROR_INVALID_MTU
 
     rejected = next(e for e in session.events if e.kind == "rejected")
     assert "ERROR_INVALID_MTU" in rejected.message
