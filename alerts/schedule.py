@@ -6,6 +6,7 @@ from Sunday to Monday) and deserve their own tests. All times in and out are epo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -53,25 +54,32 @@ class WorkingHours:
 
     def windows_around(self, t: float) -> list[tuple[float, float]]:
         """Working windows that start from the day before ``t`` up to a week after."""
-        today = self._local(t).date()
-        result = []
-        for offset in range(-1, 9):
-            day = today + timedelta(days=offset)
-            if day.weekday() not in self.days:
-                continue
-            end_min = self.end_min if self.end_min > self.start_min else self.end_min + 24 * 60
-            result.append((self._at(day, self.start_min), self._at(day, end_min)))
-        return result
+        return list(_windows_from(self, self._local(t).date()))
 
     def is_open(self, t: float) -> bool:
-        return any(a <= t < b for a, b in self.windows_around(t))
+        return any(a <= t < b for a, b in _windows_from(self, self._local(t).date()))
 
     def next_open(self, t: float) -> float | None:
         """``t`` if inside working hours, else the start of the next window (None if there is none)."""
-        for a, b in self.windows_around(t):
+        for a, b in _windows_from(self, self._local(t).date()):
             if t < b:
                 return max(t, a)
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _windows_from(hours: WorkingHours, today: date) -> tuple[tuple[float, float], ...]:
+    """The windows of ``WorkingHours.windows_around`` for a local date. Cached: the live policy asks
+    once a second, and the answer only changes at local midnight (ten zone conversions a call were
+    the policy's largest cost, issue 12)."""
+    result = []
+    for offset in range(-1, 9):
+        day = today + timedelta(days=offset)
+        if day.weekday() not in hours.days:
+            continue
+        end_min = hours.end_min if hours.end_min > hours.start_min else hours.end_min + 24 * 60
+        result.append((hours._at(day, hours.start_min), hours._at(day, end_min)))
+    return tuple(result)
 
 
 def parse_days(text: str) -> frozenset[int]:

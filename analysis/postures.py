@@ -115,6 +115,8 @@ class PostureSeconds:
 
     def spells(self) -> list[Spell]:
         """Run-length encode into spells of constant posture."""
+        if len(self) == 1:  # the live path's one second is one spell: numpy's fixed costs would dominate
+            return [Spell(Posture(int(self.codes[0])), float(self.start), float(self.start + 1))]
         begins, ends, codes = self.runs()
         return [
             Spell(Posture(int(code)), float(begin), float(end))

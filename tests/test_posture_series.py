@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sitless.analysis.postures import Posture, PostureSeconds
@@ -12,6 +12,7 @@ codes_strategy = st.lists(st.sampled_from([int(p) for p in Posture]), max_size=2
 
 
 @given(codes_strategy, st.integers(0, 10**9))
+@example([int(Posture.SITTING)], 1_800_000_000)  # the live path's one second (its own short path)
 def test_runs_expand_back_to_the_seconds(codes, start):
     series = PostureSeconds(start, np.array(codes, np.int8))
     begins, ends, run_codes = series.runs()

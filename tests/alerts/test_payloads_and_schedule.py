@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -65,6 +65,26 @@ def test_working_hours_keep_local_clock_time_across_daylight_saving():
         before = datetime(2026, 3, day, 7, 59, tzinfo=berlin).timestamp()
         opening = datetime(2026, 3, day, 8, 0, tzinfo=berlin).timestamp()
         assert hours.next_open(before) == opening
+
+
+def test_next_open_follows_the_local_day_as_the_clock_moves_on():
+    """The windows are cached per local date (the live policy asks every second): asked minute by
+    minute through a daylight-saving change and a weekend, in both directions, every answer is the
+    one worked out from the calendar by hand."""
+    berlin = ZoneInfo("Europe/Berlin")
+    hours = WorkingHours.parse("08:00-18:00", "Mon-Fri", berlin)
+    start = datetime(2026, 3, 26, 0, 0, tzinfo=berlin).timestamp()  # Thursday; DST starts Sunday 29
+    moments = [start + 599 * i for i in range(6 * 24 * 7)]
+    for t in moments + moments[::-1]:
+        local = datetime.fromtimestamp(t, berlin)
+        day = local.date()
+        while True:
+            opening = datetime(day.year, day.month, day.day, 8, tzinfo=berlin).timestamp()
+            closing = datetime(day.year, day.month, day.day, 18, tzinfo=berlin).timestamp()
+            if day.weekday() < 5 and t < closing:
+                break
+            day += timedelta(days=1)
+        assert hours.next_open(t) == max(t, opening), local
 
 
 def test_impossible_hours_are_rejected_with_the_value():
