@@ -16,6 +16,7 @@ not relabelled as malformed packets (the session still survives them, and logs t
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,15 +192,19 @@ class SensorDecoder(ABC):
         """Return the samples as a chunk, dropping any older than the newest already emitted."""
         t = np.asarray(t, dtype=np.float64).reshape(-1)
         xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
-        if not np.all(np.isfinite(xyz)) or not np.all(np.isfinite(t)):
+        # One sum per array is the cheap test (a sum is finite only if every term is); the exact one
+        # runs only when it fails (a sum can also overflow). Once per notification, so it counts.
+        if not (math.isfinite(xyz.sum()) and math.isfinite(t.sum())) and not (
+            np.isfinite(xyz).all() and np.isfinite(t).all()
+        ):
             raise self._error("non-finite sample value", data)
         if len(t) == 0:
             return SampleChunk.empty()
-        prior_max = np.maximum.accumulate(np.concatenate(([self._last_emitted_t], t)))[:-1]
-        keep = t >= prior_max
-        dropped = int(np.count_nonzero(~keep))
-        if dropped:
-            self.stats.out_of_order += dropped
+        if not (t[0] >= self._last_emitted_t and (len(t) == 1 or (t[1:] >= t[:-1]).all())):
+            # Out of order (the usual packet is in order and newer: nothing to drop).
+            prior_max = np.maximum.accumulate(np.concatenate(([self._last_emitted_t], t)))[:-1]
+            keep = t >= prior_max
+            self.stats.out_of_order += int(np.count_nonzero(~keep))
             t, xyz = t[keep], xyz[keep]
         if len(t):
             self._last_emitted_t = float(t[-1])

@@ -49,6 +49,35 @@ def _normalise_uuid(value: str, what: str) -> str:
     return uuid
 
 
+#: struct codes (standard sizes) as numpy types; byte order comes from the format's prefix.
+_NUMPY_TYPES = {"b": "i1", "B": "u1", "h": "i2", "H": "u2", "i": "i4", "I": "u4", "l": "i4", "L": "u4",
+                "q": "i8", "Q": "u8", "e": "f2", "f": "f4", "d": "f8"}  # fmt: skip
+_BYTE_ORDERS = {"<": "<", ">": ">", "!": ">", "=": "="}
+
+
+def numpy_layout(struct_format: str) -> np.dtype | None:
+    """The records of a standard-size ``struct`` format (prefix ``<``, ``>``, ``!`` or ``=``: no
+    alignment, https://docs.python.org/3/library/struct.html#byte-order-size-and-alignment) as a numpy
+    type: a row of one type when every field has it (``<hhh``), else a structured type whose numeric
+    fields are named f0, f1, ... (``<Ihhf``); None for native alignment."""
+    order = _BYTE_ORDERS.get(struct_format[:1])
+    if order is None:
+        return None
+    names, formats, offsets, offset = [], [], [], 0
+    for count, code in re.findall(r"(\d*)([a-zA-Z?])", struct_format[1:]):
+        for _ in range(int(count or 1)):
+            if code != "x":
+                names.append(f"f{len(names)}")
+                formats.append(order + _NUMPY_TYPES[code])
+                offsets.append(offset)
+            offset += struct.calcsize(order + code)
+    if offset != struct.calcsize(struct_format):
+        return None
+    if len(set(formats)) == 1 and offset == len(formats) * np.dtype(formats[0]).itemsize:
+        return np.dtype((formats[0], (len(formats),)))  # one type, no padding: a row of values
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
+
+
 @dataclass
 class GenericProfile:
     service_uuid: str = ""
@@ -148,6 +177,31 @@ class GenericDecoder(SensorDecoder):
         self._axes = profile.axis_map()
         self._fields = list(profile.xyz_fields)
         self.clock = ArrivalClock(self.rate_hz)
+        # numpy reads the records in place (one call per axis instead of a Python tuple per record);
+        # (sign * v) * scale and v * (sign * scale) are the same float, so both paths give the same bits.
+        self._layout = numpy_layout(profile.struct_format)
+        columns = [self._fields[index] for index, _ in self._axes]
+        self._factors = np.array([sign * profile.scale for _, sign in self._axes], np.float64)
+        plain = self._layout is not None and self._layout.names is None and columns == [0, 1, 2]
+        self._columns = None if plain and self._layout.shape[0] == 3 else np.array(columns)
+        self._floats = any(c in "efd" for c in profile.struct_format)
+
+    def _unpack_with_numpy(self, data: bytes) -> np.ndarray:
+        layout = self._layout
+        if layout.names is None:  # one numeric type, no padding: a plain matrix of values
+            values = np.frombuffer(data, layout).reshape(-1, layout.shape[0])
+            return (values if self._columns is None else values.take(self._columns, axis=1)) * self._factors
+        records = np.frombuffer(data, layout)
+        xyz = np.empty((len(records), 3))
+        for axis, index in enumerate(self._columns):
+            np.multiply(records[f"f{index}"], self._factors[axis], out=xyz[:, axis])
+        return xyz
+
+    def _unpack_with_struct(self, data: bytes) -> np.ndarray:
+        """Native-alignment formats (``@``, or no prefix): ``struct`` knows the platform's padding."""
+        records = np.array(list(struct.iter_unpack(self.profile.struct_format, data)), dtype=np.float64)
+        raw = records[:, self._fields]
+        return np.stack([sign * raw[:, index] for index, sign in self._axes], axis=1) * self.profile.scale
 
     @staticmethod
     def matches_profile(profile: GenericProfile, name: str | None, service_uuids: Sequence[str]) -> bool:
@@ -170,9 +224,13 @@ class GenericDecoder(SensorDecoder):
                 f"{len(data)} bytes is not a whole number of {size}-byte {self.profile.struct_format} records",
                 data,
             )
-        records = np.array(list(struct.iter_unpack(self.profile.struct_format, data)), dtype=np.float64)
-        raw = records[:, self._fields]
-        xyz = np.stack([sign * raw[:, index] for index, sign in self._axes], axis=1) * self.profile.scale
+        if self._layout is None:
+            xyz = self._unpack_with_struct(data)
+        elif self._floats:  # NaN or inf in the bytes: refused below, without numpy's warnings first
+            with np.errstate(all="ignore"):
+                xyz = self._unpack_with_numpy(data)
+        else:
+            xyz = self._unpack_with_numpy(data)
         t, gap = self.clock.stamp(len(xyz), arrival_time)
         if gap:
             self._note_gap(*gap)

@@ -30,11 +30,12 @@ class ArrivalClock:
         self._last_t = -np.inf
         self._window_start: float | None = None
         self._window_samples = 0
+        self._offsets_for: tuple[int, float] | None = None
+        self._steps = np.zeros(0)
 
     def stamp(self, n_samples: int, arrival: float) -> tuple[np.ndarray, tuple[float, float] | None]:
         """Timestamps for ``n_samples`` that arrived at ``arrival``; plus the gap (before, after) if any."""
         period = self.period_s
-        steps = np.arange(n_samples, dtype=np.float64)
         threshold = max(self.gap_packets * n_samples * period, self.min_gap_s)
         gap = None
         if self._next_t is None or arrival - (self._next_t + (n_samples - 1) * period) > threshold:
@@ -50,10 +51,18 @@ class ArrivalClock:
             start = max(start, self._last_t + 0.25 * period)  # pulled back, never backwards
             self._window_samples += n_samples
             self._maybe_adopt_rate(arrival)
-        t = start + steps * self.period_s
+        t = start + self._offsets(n_samples)
         self._last_t = float(t[-1])
         self._next_t = self._last_t + self.period_s
         return t, gap
+
+    def _offsets(self, n_samples: int) -> np.ndarray:
+        """0, 1, ... n-1 sample periods (kept: packets usually hold the same number of samples)."""
+        key = (n_samples, self.period_s)
+        if self._offsets_for != key:
+            self._offsets_for = key
+            self._steps = np.arange(n_samples, dtype=np.float64) * self.period_s
+        return self._steps
 
     def _maybe_adopt_rate(self, arrival: float) -> None:
         if self._window_start is None:
