@@ -35,6 +35,13 @@ class ClassifierSettings:
     #: goes on (real walking: 83 % of its seconds end such a run), a bump or a hard pedal stroke
     #: does not (real cycling: 0.2 %).
     step_sustained_s: int = ranged(4, 1, 60, "s")
+    #: The sensor axis that runs along the thigh when the sensor is worn as intended: the guess before
+    #: walking teaches the upright reference, and the line pedalling is judged against (a loaded
+    #: stepping second 15-60 deg from it does not teach). "x" for thigh sensors (Acti4's convention;
+    #: hardware.md's pods and research devices are worn with x along the thigh); "y" for a phone in a
+    #: trouser pocket (Android and iOS put y along the phone's long side, which a pocket holds along
+    #: the thigh: WISDM's standing phones read gravity within 25 deg of y for 9 of 11 people).
+    long_axis: str = "x"
     #: Moving with the thigh inclined at least this much is cycling. Walking defines the upright
     #: reference, so walking seconds scatter about 0 deg (real thighs: 99 % within 10 deg); pedalling
     #: keeps the hip flexed (real: median 34 deg, a quarter under 30; Acti4 uses 25 deg from standing,
@@ -85,5 +92,7 @@ class ClassifierSettings:
 
     def __post_init__(self) -> None:
         check_ranges(self)  # each number's declared range; what ranges cannot say follows
+        if self.long_axis not in ("x", "y", "z"):
+            raise ValueError(f"long_axis must be one of 'x', 'y', 'z', got {self.long_axis!r}")
         if self.reference_walk_s < self.reference_min_walk_s or self.reference_min_walk_s < 1:
             raise ValueError("need 1 <= reference_min_walk_s <= reference_walk_s")
