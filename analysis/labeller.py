@@ -44,6 +44,9 @@ class SecondLabeller:
         self._long_axis = "xyz".index(settings.long_axis)
         self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
         self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
+        self._cos_prior_cycle_min = np.cos(
+            np.radians(min(settings.cycle_min_inclination_deg + settings.long_axis_tolerance_deg, 90.0))
+        )
         self._cos_coast_min = np.cos(np.radians(settings.coast_min_inclination_deg))
         self._cos_cycle_max = np.cos(np.radians(settings.cycle_max_inclination_deg))
         self._cos_lying = np.cos(np.radians(settings.lying_rotation_deg))
@@ -196,7 +199,7 @@ class SecondLabeller:
             self._last_not_step = first - 1
         if steps.any():
             along_axis = np.abs(gravity[:, self._long_axis])
-            saddle = (along_axis <= self._cos_cycle_min) & (along_axis > self._cos_cycle_max)
+            saddle = (along_axis <= self._cos_prior_cycle_min) & (along_axis > self._cos_cycle_max)
             gait = steps & (swinging_steps | ~saddle)
             loaded = gait & ~swinging_steps
             if loaded.any():
@@ -246,10 +249,13 @@ class SecondLabeller:
         # --- rules, in priority order -----------------------------------------------------------------
         labels = np.full(n_seconds, Posture.STANDING, np.int8)
         reference_known = learned | (self.calibration_up is not None)
+        cycle_min = self._cos_cycle_min if reference_known.all() else self._cos_prior_cycle_min
+        if cycle_min != self._cos_cycle_min:  # guessed seconds: the axis's tolerance widens the margin
+            cycle_min = np.where(reference_known, self._cos_cycle_min, cycle_min)
         cycling = (
             moving
             & (reference_known | ~swinging_steps)
-            & (cos_incl <= self._cos_cycle_min)
+            & (cos_incl <= cycle_min)
             & (cos_incl > self._cos_cycle_max)
         )
         # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a

@@ -42,6 +42,12 @@ class ClassifierSettings:
     #: trouser pocket (Android and iOS put y along the phone's long side, which a pocket holds along
     #: the thigh: WISDM's standing phones read gravity within 25 deg of y for 9 of 11 people).
     long_axis: str = "x"
+    #: How far that axis may lie from the thigh's own when the sensor is worn as intended. Before walking
+    #: has taught the reference, the pedalling band starts this much further from the axis (a still
+    #: or loaded second less inclined than that is not taken for pedalling, and teaches if it steps).
+    #: 0 for a strapped thigh sensor (HuGaDB: 8 deg, inside the band's own margin: walking 0-10 deg,
+    #: pedalling 20-38); 30 for a phone, which tilts in a pocket (WISDM's standing phones: 3-36 deg).
+    long_axis_tolerance_deg: float = ranged(0.0, 0, 90, "deg")
     #: Moving with the thigh inclined at least this much is cycling. Walking defines the upright
     #: reference, so walking seconds scatter about 0 deg (real thighs: 99 % within 10 deg); pedalling
     #: keeps the hip flexed (real: median 34 deg, a quarter under 30; Acti4 uses 25 deg from standing,
