@@ -27,11 +27,11 @@ from sitless.firmware_bridge.simulate_schedule import Schedule
 
 STANDARD_GRAVITY = 9.80665
 #: Distance of the sensor from the hip joint and sharpness of the walking swing (second harmonic), set
-#: to the real recordings (HuGaDB's sensors sit 5 cm above the knee, about 0.4 m from the hip):
-#: walking's 2-s SD is then 0.83 g (real 0.83), its |a| SD 0.42 of the total (real 0.55: the simulated
-#: thigh swings a little more), both seconds of 99 % of walking windows peak above 1.6 g (real 100 %),
-#: and pedalling's SD is 0.38 g (real 0.37). The earlier 0.25 m and 0.3 gave walking 0.33 g and a
-#: ratio of 0.67, a gentler walker than any real one (docs/simulator.md).
+#: to the real recordings (HuGaDB's sensors sit 5 cm above the knee, about 0.4 m from the hip). With
+#: them (benchmarks/feature_distributions.py, real / simulated 50 Hz): walking's per-second SD 0.83 /
+#: 0.69 g, its |a| SD 0.55 / 0.48 of the vector's (the classifier's step-versus-pedal test), peaks
+#: 2.53 / 2.27 g; pedalling's SD 0.37 / 0.49 g. The earlier 0.25 m and 0.3 gave walking 0.31 g and a
+#: ratio of 0.74 (0.84 at 12.5 Hz), a walker that loaded the thigh more than it turned it.
 THIGH_RADIUS_M = 0.4
 WALK_HARMONIC = 0.5
 #: Width (s) of a heel-strike spike as a sensor sampling at 30 Hz or more records it.
