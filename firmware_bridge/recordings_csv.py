@@ -1,12 +1,14 @@
 """CSV recordings (``timestamp,x,y,z``): streamed in byte blocks through a C parser, and a fixed-width
 byte formatter for writing.
 
-Reading: the file is read in blocks of about 8 MB cut at a line end (a month's file never needs a
-month's memory), each block parsed by pyarrow's CSV reader (C++, multi-threaded; about 15x numpy's
-text parser on ISO-8601 timestamps) and checked in one cheap pass (``block_looks_fine``). Only a block
-that fails anything is parsed again line by line in Python, to name the line and the reason: the
-promise that a bad row is named by file and line costs nothing on good files. Without pyarrow (no
-wheel for 32-bit ARM) numpy's text parser takes its place, about ten times slower, same results.
+Reading: the file is read in blocks of about 2 MB cut at a line end (a month's file never needs a
+month's memory); each block is parsed by pyarrow's CSV reader (C++; ISO-8601 with ``Z`` or an offset
+parsed by arrow itself) on a worker thread, while this thread classifies the blocks before it, and
+checked there in one cheap pass (``block_looks_fine``): ``recordings_csv_blocks``. Blocks come back in
+file order; only a block that fails anything is parsed again here line by line in Python, to name the
+line and the reason: the promise that a bad row is named by file and line costs nothing on good
+files. Without pyarrow (no wheel for 32-bit ARM) numpy's text parser takes its place, about ten times
+slower, same results.
 
 Lines are bounded: a "line" longer than ``MAX_LINE_BYTES`` (a 2 GB file of zeros, a binary file named
 .csv) is refused without being read whole, and messages quote at most a few dozen characters.
@@ -17,10 +19,8 @@ deleted, about ten times faster than ``np.savetxt``.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,16 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
+from sitless.firmware_bridge import recordings_csv_blocks as blocks
 from sitless.firmware_bridge.recordings_checks import (
     MAX_LINE_BYTES,
     MAX_SAMPLES_PER_SECOND,
     SamplesPerSecondGuard,
-    block_looks_fine,
     quote,
 )
+from sitless.firmware_bridge.recordings_csv_blocks import COLUMNS, Block, Parsed
 from sitless.firmware_bridge.recordings_timestamps import (
     RecordingError,
-    _fast_iso_times,
     _TimestampParser,
     handle_problem,
     implausible_time,
@@ -45,20 +45,16 @@ from sitless.firmware_bridge.recordings_timestamps import (
 from sitless.firmware_bridge.units import UnitGuess, recognise_unit
 
 HEADER = "timestamp,x,y,z"
-COLUMNS = ("timestamp", "x", "y", "z")
 
-#: Bytes read per block (then cut at the last line end), parsed by pyarrow in parts of
-#: ``ARROW_BLOCK_BYTES`` on its threads: 2 MB blocks were as fast as 8 MB ones here and took 50 MB less
-#: peak memory (pyarrow's allocator keeps what a block used). Also the longest line that can be read:
-#: more than ``MAX_LINE_BYTES`` is refused anyway.
-BLOCK_BYTES = 2 << 20
-ARROW_BLOCK_BYTES = 512 << 10
+#: Bytes read per block (then cut at the last line end): see ``recordings_csv_blocks.BLOCK_BYTES``.
+BLOCK_BYTES = blocks.BLOCK_BYTES
 
 logger = logging.getLogger(__name__)
 
 
 def _arrow_parser():
-    """pyarrow's CSV module, or None when it is not installed (imported only for CSV input)."""
+    """pyarrow and its CSV module, or None when it is not installed (no wheel for 32-bit ARM): numpy's
+    parser takes its place. Imported only for CSV input."""
     try:
         import pyarrow
         import pyarrow.csv
@@ -77,8 +73,6 @@ class _CsvBlockReader:
         self.last_t = -math.inf
         self.last_line = 0
         self.parse_time = _TimestampParser()
-        self.iso: bool | None = None
-        self.arrow = _arrow_parser()
         self.per_second = SamplesPerSecondGuard()
         self.next_line = 2  # the line number of the next block's first line (the header is line 1)
         self.unit = unit  # None: recognised from the first block
@@ -88,20 +82,23 @@ class _CsvBlockReader:
     def problem(self, line: int, reason: str) -> None:
         handle_problem(RecordingError(self.path, line, reason), self.on_error, self.problems)
 
-    def block(self, data: memoryview, at_eof: bool) -> SampleChunk:
-        """One block of whole lines: the fast parse, else the precise one; then the shared checks."""
+    def block(self, block: Block, parsed: Parsed | None) -> SampleChunk:
+        """One block of whole lines, in file order, with the worker's fast parse (None: look closer):
+        the precise pass when needed, then the checks that depend on the blocks before."""
         first_line = self.next_line
-        if self.iso is None:
-            first = bytes(data[:64]).split(b",", 1)[0]
-            self.iso = b"T" in first or b":" in first or b"-" in first[1:]
-        parsed = self._arrow(data) if self.arrow else self._numpy(bytes(data))
-        if parsed is not None and block_looks_fine(parsed[0], parsed[1], self.last_t):
+        if block.data is None:
+            self.problem(
+                first_line, f"line longer than {MAX_LINE_BYTES:,} bytes is no recording row: {block.overlong}"
+            )
+            self.next_line += 1
+            return SampleChunk.empty()
+        if parsed is not None and (not len(parsed[0]) or parsed[0][0] >= self.last_t):
             t, xyz, line_of = parsed[0], parsed[1], None
             self.next_line += len(t)
         else:
-            pieces = bytes(data).split(b"\n")
+            pieces = bytes(block.data).split(b"\n")
             lines = [piece + b"\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
-            t, xyz, line_of = self.slow(lines, first_line, at_eof)
+            t, xyz, line_of = self.slow(lines, first_line, block.at_eof)
             self.next_line += len(lines)
         over = self.per_second.excess(t)
         if over is not None:
@@ -124,68 +121,6 @@ class _CsvBlockReader:
             if self.unit.message:
                 logger.warning("%s: %s", self.path, self.unit.message)
         return SampleChunk(t, self.unit.to_g(xyz))
-
-    def _arrow(self, data: memoryview) -> tuple[np.ndarray, np.ndarray] | None:
-        """pyarrow's parse of a block; None when it fails or the block has empty lines or nulls.
-
-        Every line must be a row (``ignore_empty_lines=False``: an empty line fails), so the line
-        numbers of the next block follow from the row count without counting line ends."""
-        pa, csv = self.arrow
-        stamp = pa.timestamp("us", tz="UTC") if self.iso else pa.float64()
-        try:
-            table = csv.read_csv(
-                pa.py_buffer(data),
-                read_options=csv.ReadOptions(column_names=COLUMNS, block_size=ARROW_BLOCK_BYTES),
-                parse_options=csv.ParseOptions(ignore_empty_lines=False),
-                convert_options=csv.ConvertOptions(
-                    column_types={"timestamp": stamp, "x": pa.float64(), "y": pa.float64(), "z": pa.float64()}
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-        lines = table.num_rows
-        if any(column.null_count for column in table.columns):
-            return None
-        t = np.empty(lines, np.float64)
-        _fill(t, table.column(0), np.int64 if self.iso else np.float64)
-        if self.iso:
-            t /= 1e6  # microseconds
-        xyz = np.empty((lines, 3), np.float32)
-        for axis in range(3):
-            _fill(xyz[:, axis], table.column(axis + 1), np.float64)
-        return t, xyz
-
-    def _numpy(self, data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-        """numpy's text parser (no pyarrow); None when anything is off."""
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if b"\n\n" in data or data.startswith(b"\n"):
-            return None  # an empty line: numpy would skip it, and the line numbers would drift
-        try:
-            text = data.decode("ascii")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if text.count(",") != 3 * lines:
-                    return None
-                if self.iso:
-                    t = _fast_iso_times(text)
-                    axes = np.loadtxt(
-                        io.StringIO(text),
-                        delimiter=",",
-                        dtype=np.float64,
-                        comments=None,
-                        ndmin=2,
-                        usecols=(1, 2, 3),
-                    )
-                else:
-                    table = np.loadtxt(
-                        io.StringIO(text), delimiter=",", dtype=np.float64, comments=None, ndmin=2
-                    )
-                    t, axes = table[:, 0], table[:, 1:]
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if t is None or axes.shape != (lines, 3) or len(t) != lines:
-            return None
-        return t, axes.astype(np.float32)
 
     def slow(
         self, lines: list[bytes], first_line: int, at_eof: bool
@@ -250,19 +185,6 @@ class _CsvBlockReader:
         return t, (values[0], values[1], values[2])
 
 
-def _fill(out: np.ndarray, column, dtype) -> None:
-    """Copy a pyarrow column without nulls into ``out`` straight from its data buffers (pyarrow's own
-    ``to_numpy`` imports pandas when it is installed: 50 MB and 0.3 s more for every CSV read)."""
-    position = 0
-    for chunk in column.chunks:
-        size = len(chunk)
-        values = np.frombuffer(
-            chunk.buffers()[1], dtype, count=size, offset=chunk.offset * np.dtype(dtype).itemsize
-        )
-        out[position : position + size] = values
-        position += size
-
-
 def _check_header(path: Path, first: bytes) -> None:
     if not first:
         raise RecordingError(path, 1, f"empty file; expected the header {HEADER!r}")
@@ -275,41 +197,6 @@ def _check_header(path: Path, first: bytes) -> None:
     text = first.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     if text.replace(" ", "").lower() != HEADER:
         raise RecordingError(path, 1, f"header is {quote(text)}; expected exactly {HEADER!r}")
-
-
-def _blocks(handle, reader: _CsvBlockReader) -> Iterator[tuple[memoryview, bool]]:
-    """(whole lines, at end of file), about ``BLOCK_BYTES`` each, as views (no copies); a line longer than
-    ``MAX_LINE_BYTES`` with no line end in a whole block is reported and skipped without being kept."""
-    carry = b""
-    while True:
-        data = handle.read(BLOCK_BYTES)
-        if not data:
-            if carry:
-                yield memoryview(carry), True
-            return
-        data = carry + data if carry else data
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            reader.problem(
-                reader.next_line,
-                f"line longer than {MAX_LINE_BYTES:,} bytes is no recording row: {quote(data)}",
-            )
-            carry = _skip_past_line_end(handle, data)
-            reader.next_line += 1
-            continue
-        carry = data[cut:]
-        yield memoryview(data)[:cut], False
-
-
-def _skip_past_line_end(handle, data: bytes) -> bytes:
-    """Read on (in blocks, keeping nothing) to the end of an overlong line; return what follows it."""
-    while True:
-        end = data.find(b"\n")
-        if end >= 0:
-            return data[end + 1 :]
-        data = handle.read(BLOCK_BYTES)
-        if not data:
-            return b""
 
 
 def iter_csv(
@@ -326,11 +213,16 @@ def iter_csv(
         raise RecordingError(path, None, f"cannot read: {error.strerror}") from None
     with handle:
         _check_header(path, handle.readline(MAX_LINE_BYTES + 1))
-        for data, at_eof in _blocks(handle, reader):
-            chunk = reader.block(data, at_eof)
-            for piece in chunk.split(chunk_samples) if len(chunk) > chunk_samples else [chunk]:
-                if len(piece):
-                    yield piece
+        parse = blocks.FastBlockParser(_arrow_parser())
+        ahead = blocks.parsed_ahead(blocks.read_blocks(handle, BLOCK_BYTES), parse)
+        try:
+            for block, parsed in ahead:
+                chunk = reader.block(block, parsed)
+                for piece in chunk.split(chunk_samples) if len(chunk) > chunk_samples else [chunk]:
+                    if len(piece):
+                        yield piece
+        finally:
+            ahead.close()  # stops the workers before the file closes
 
 
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
