@@ -116,14 +116,15 @@ class SecondLabeller:
         return prior * sign[:, None]
 
     def _known_before(
-        self, first: int, seconds: np.ndarray, gait: np.ndarray, resets: np.ndarray
+        self, first: int, seconds: np.ndarray, gait: np.ndarray, resets: np.ndarray, first_run: int
     ) -> np.ndarray:
         """Whether the upright reference was learned strictly before each second, had every ``gait``
-        second taught. Exact for the seconds up to the first one it is true for, which is all that the
-        caller's switch from "gait teaches" to "swinging steps teach" needs: after that second the
-        reference stays learned (a segment's count of teaching seconds never falls until a reset)."""
+        second that ends a ``first_run`` run taught. Exact for the seconds up to the first one it is
+        true for, which is all that the caller's switch from "gait teaches" to "swinging steps teach"
+        needs: after that second the reference stays learned (a segment's count of teaching seconds
+        never falls until a reset)."""
         last_not_gait = last_index_where(~gait, first, self._last_not_step)
-        teaches = gait & (seconds - last_not_gait >= self.s.step_sustained_s)
+        teaches = gait & (seconds - last_not_gait >= first_run)
         through = len(self._walks.recent) + np.cumsum(teaches, dtype=np.int64)
         base = np.maximum.accumulate(np.where(resets, through - teaches, 0))
         learned = through - base >= self.s.reference_min_walk_s
@@ -181,34 +182,31 @@ class SecondLabeller:
             swinging_steps = steps & (magnitude_var < (s.step_swing_ratio**2) * _sum3(variance))
         else:
             swinging_steps = steps
-        # Only sustained walking teaches (gait goes on; a bump or a hard pedal stroke does not): the
-        # step second must end a run of ``step_sustained_s`` step seconds. The swing is not required
-        # here: how much a thigh swings relative to its loading depends on where the sensor sits (near
-        # the knee 0.46-0.63, a phone high in a pocket 0.58-0.82), and a sensor that never teaches is
-        # read against a guess all day (docs/classifier.md: what this costs real cycling).
-        # Pedalling must not teach: a stepping second whose |a| varies like a loaded thigh's (not a
-        # swinging one's) and which the sensor's long axis puts at a saddle's inclination (15-60 deg) is
-        # taken for a pedal stroke. The long axis, not the learned reference, judges it: the reference
-        # comes from these very seconds, and the axis is what the sensor's wearing instructions fix
-        # (a thigh pod's x, a phone's y). Real cycling: 0.82 median ratio, 29 deg from the x axis; real
-        # walking swings (0.55, 97 % below 0.65) or, in a pocket, lies along the long axis.
-        # Once a reference is learned, only swinging steps teach: a loaded thigh whose axis is unknown
-        # may be pedalling anywhere, and the reference is what would tell (a bike ride after a walk
-        # must not turn the reference towards the saddle).
+        # What teaches (docs/classifier.md, "Pedalling must not teach"): sustained gait, never pedal
+        # strokes, which peak like steps. Gait is a step second that swings (a walking thigh turns:
+        # |a| SD 0.55 of the vector's, real; pedalling loads it: 0.82), or one that the sensor's long
+        # axis does not put at a saddle's inclination (a phone high in a pocket walks at 0.56-0.82 but
+        # along its long axis). Before a reference exists, the first one comes from one walk: the end
+        # of a run of step_sustained_s + reference_min_walk_s - 1 gait seconds (isolated 4-s runs of
+        # pedal strokes, minutes apart, once added up to a reference). Once it exists, only swinging
+        # steps that end a step_sustained_s run teach: a loaded stepping thigh may be pedalling at any
+        # angle the guess cannot judge, and a ride after a walk must not turn the reference.
         if self._last_not_step is None:
             self._last_not_step = first - 1
+        first_run = s.step_sustained_s + s.reference_min_walk_s - 1
         if steps.any():
             along_axis = np.abs(gravity[:, self._long_axis])
             saddle = (along_axis <= self._cos_prior_cycle_min) & (along_axis > self._cos_cycle_max)
             gait = steps & (swinging_steps | ~saddle)
-            loaded = gait & ~swinging_steps
-            if loaded.any():
-                gait &= ~(loaded & self._known_before(first, seconds, gait, resets))
+            known_before = self._known_before(first, seconds, gait, resets, first_run)
+            if known_before.any():
+                gait = np.where(known_before, swinging_steps, gait)
+            needed = np.where(known_before, s.step_sustained_s, first_run)
         else:
-            gait = steps
+            gait, needed = steps, first_run
         last_not_step = last_index_where(~gait, first, self._last_not_step)
         self._last_not_step = int(last_not_step[-1])
-        teaches = gait & (seconds - last_not_step >= s.step_sustained_s)
+        teaches = gait & (seconds - last_not_step >= needed)
         step_units = quantise_units(gravity) if teaches.any() else _NO_UNITS
         walk_sums, walk_counts = self._walks.update(teaches, step_units, resets)
         walk_sums = walk_sums.astype(np.float64)  # int64 squares of long sums would overflow
