@@ -8,6 +8,7 @@ breaks the old cycle classify -> labeller -> nonwear -> classify. ``sitless.anal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sitless.analysis.setting_ranges import check_ranges, ranged
@@ -102,3 +103,19 @@ class ClassifierSettings:
             raise ValueError(f"long_axis must be one of 'x', 'y', 'z', got {self.long_axis!r}")
         if self.reference_walk_s < self.reference_min_walk_s or self.reference_min_walk_s < 1:
             raise ValueError("need 1 <= reference_min_walk_s <= reference_walk_s")
+
+    def for_sensor(self, kind: str) -> ClassifierSettings:
+        """These settings with what a kind of sensor implies (``SENSOR_KINDS``)."""
+        if kind not in SENSOR_KINDS:
+            raise ValueError(f"sensor kind must be one of {', '.join(SENSOR_KINDS)}, got {kind!r}")
+        return dataclasses.replace(self, **SENSOR_KINDS[kind])
+
+
+#: What the kind of sensor says about its axes (``sitless classify --sensor``): a sensor strapped to the
+#: thigh runs its x axis along it (hardware.md's wearing instructions, Acti4's convention); a phone in a
+#: trouser pocket runs its long side (y on Android and iOS) along the thigh, tilted by up to about 30
+#: degrees (WISDM's standing phones: 3-36 deg from y).
+SENSOR_KINDS: dict[str, dict[str, str | float]] = {
+    "thigh": {"long_axis": "x", "long_axis_tolerance_deg": 0.0},
+    "phone": {"long_axis": "y", "long_axis_tolerance_deg": 30.0},
+}

@@ -29,6 +29,7 @@ Usage: ``python benchmarks/real_data.py`` (both sets, both classifiers; about 2 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -51,8 +52,6 @@ HUGADB_COUNTS_PER_G = 16384.0
 OVERLAP_GAP_S = 10.0
 TARGETS = {"agreement": 0.99, "sit_f1": 0.99, "person_agreement": 0.97, "nonwear": 0.005, "cycling": 0.9}
 WISDM_TARGET = 0.95
-#: A phone tilts in a pocket: ``long_axis_tolerance_deg`` for phones (analysis/settings.py).
-PHONE_TOLERANCE_DEG = 30.0
 
 # Truth classes of the scoring (HuGaDB activity codes -> what is scored).
 SIT, UPRIGHT, CYCLE, NONE = 1, 2, 3, 0
@@ -71,8 +70,8 @@ class Wearing:
     labels: np.ndarray  # per sample: raw activity label
     classes: np.ndarray  # per sample: SIT / UPRIGHT / CYCLE / NONE
     starts: np.ndarray  # per sample: the first sample of a recording (a change of label for the truth)
-    #: What the wearer's sensor is known to be (not who wears it): the defaults for thigh sensors, and
-    #: ``long_axis = "y"`` for phones (``--phone-axis`` says which guess the WISDM run uses).
+    #: What the wearer's sensor is known to be (not who wears it): the defaults for thigh sensors,
+    #: ``for_sensor("phone")`` for phones (``--phone-axis`` may change the axis the WISDM run guesses).
     settings: ClassifierSettings | None = None
 
 
@@ -165,7 +164,8 @@ def hugadb_wearings(thigh: str, path: Path | None = None) -> list[Wearing]:
 def wisdm_wearings(path: Path | None = None, long_axis: str = "y") -> list[Wearing]:
     """Each WISDM person's blocks in the phone clock's time order, as one wearing, classified with the
     sensor's long axis a phone has (y, unless the run says otherwise)."""
-    settings = ClassifierSettings(long_axis=long_axis, long_axis_tolerance_deg=PHONE_TOLERANCE_DEG)
+    settings = ClassifierSettings().for_sensor("phone")
+    settings = dataclasses.replace(settings, long_axis=long_axis)
     data = np.load(path or DATA / "wisdm2019" / "wisdm_dev.npz")
     keys = sorted({k.split("_", 1)[1] for k in data.files if k.startswith("rec_")}, key=int)
     by_person: dict[str, list] = {}

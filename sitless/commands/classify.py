@@ -21,7 +21,9 @@ Classify a thigh accelerometer recording into one posture per second: sitting, s
 lying, cycling, nonwear (sensor off the body) or unknown (no data for that second).
 
 The sensor may be on the front or side of the thigh, upside down or loose in a trouser pocket: the
-upright direction is learned from your own walking (or from `sitless calibrate`). The same classifier
+upright direction is learned from your own walking (or from `sitless calibrate`). Until you walk, the
+guess is the sensor's long axis: x for a sensor strapped to the thigh; for a phone in a pocket say
+--sensor phone (its long side, y, runs along the thigh). The same classifier
 runs live in `sitless run`; this command gives exactly the labels the daemon would have given.
 
 INPUT is .csv (timestamp,x,y,z; epoch seconds or ISO-8601 with Z/offset) or .npz (arrays t, xyz),
@@ -40,7 +42,8 @@ examples:
   sitless classify day.csv --out postures.csv --summary      ... and minutes per posture
   sitless classify week.npz --out week.csv --summary --json  the summary as JSON for scripts
   sitless classify day.csv --out postures.csv --no-calibration   ignore a saved calibration
-  sitless classify phone.csv --out postures.parquet --unit m/s^2 a phone export in m/s^2, to Parquet
+  sitless classify phone.csv --out postures.parquet --unit m/s^2 --sensor phone
+                                                             a phone export in m/s^2, to Parquet
 
 """
 
@@ -71,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="unit of a .csv or .npz's accelerations (default: auto, recognised from gravity)",
     )
+    parser.add_argument(
+        "--sensor",
+        choices=("thigh", "phone"),
+        help="what recorded it: thigh (strapped to the thigh, x along it; the default) or phone (in a "
+        "trouser pocket, its long side along the thigh); overrides the config's long_axis",
+    )
     parser.add_argument("--summary", action="store_true", help="print minutes per posture")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (implies --summary)")
     parser.add_argument("--config", type=Path, help="config file with a [classifier] table")
@@ -94,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         settings = load_config(args.config).section("classifier", ClassifierSettings)
     except ConfigError as error:
         raise CommandError(str(error)) from None
+    if args.sensor:
+        settings = settings.for_sensor(args.sensor)
     calibration = None
     if not args.no_calibration:
         from sitless.commands.calibrate import CalibrationFileError, load_calibration

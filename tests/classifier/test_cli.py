@@ -136,3 +136,30 @@ def test_a_broken_calibration_file_is_named_by_classify(recording, tmp_path, cap
     assert main(["classify", str(path), "--out", str(tmp_path / "p.csv")]) == 2
     assert "calibration.json" in capsys.readouterr().err
     assert main(["classify", str(path), "--out", str(tmp_path / "p.csv"), "--no-calibration"]) == 0
+
+
+def test_sensor_phone_reads_a_phone_standing_in_a_pocket_as_standing_before_any_walk(tmp_path):
+    """A phone's long side (y) runs along the thigh; a thigh sensor's x does. The same still phone, long
+    side vertical, is standing with --sensor phone and (wrongly, as the thigh default must guess) sitting
+    without it: the option is what tells them apart, not the data."""
+    from sitless.analysis.samples import SampleChunk
+
+    rng = np.random.default_rng(3)
+    n = 20 * 120
+    gravity = np.array([0.2, -0.97, 0.1]) / np.linalg.norm([0.2, -0.97, 0.1])
+    xyz = (gravity + rng.normal(0.0, 0.012, (n, 3))).astype(np.float32)
+    path = tmp_path / "phone.csv"
+    write_recording(path, SampleChunk(1_700_000_000.0 + np.arange(n) / 20.0, xyz))
+    as_phone, as_thigh = tmp_path / "phone-postures.csv", tmp_path / "thigh-postures.csv"
+    assert main(["classify", str(path), "--out", str(as_phone), "--sensor", "phone"]) == 0
+    assert main(["classify", str(path), "--out", str(as_thigh)]) == 0
+    phone_codes, thigh_codes = read_posture_csv(as_phone).codes, read_posture_csv(as_thigh).codes
+    assert (phone_codes[2:-2] == Posture.STANDING).all()
+    assert (thigh_codes[2:-2] == Posture.SITTING).all()
+
+
+def test_an_unknown_sensor_kind_is_refused_with_the_choices(recording, tmp_path, capsys):
+    path, _ = recording
+    with pytest.raises(SystemExit):
+        main(["classify", str(path), "--out", str(tmp_path / "p.csv"), "--sensor", "wrist"])
+    assert "thigh" in capsys.readouterr().err
