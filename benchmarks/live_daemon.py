@@ -4,11 +4,13 @@
    encoded once as the notifications a do-it-yourself board sends (the generic decoder's ``<hhh``
    int16 records, 20 samples per packet, 1/4096 g per LSB) with their arrival times. A source hands
    them to the real generic decoder and the real pipeline built by ``sitless.daemon.build_pipeline``
-   (classifier, SQLite store, alert policy, MQTT publisher against a private Mosquitto), as fast as it
-   takes them. CPU is the whole process's (``time.process_time``: the paho network thread included).
+   as ``sitless run`` builds it (``live=True``: the live clock and its timer task; classifier, SQLite
+   store, alert policy, MQTT publisher against a private Mosquitto), as fast as it takes them. CPU is
+   the whole process's (``time.process_time``: every thread).
 2. **Its parts on the same packets**, each alone: the decoder, the classifier fed 20-sample packets
-   (engineer "classifier" owns it: measured, not changed here), the store's writes as the pipeline
-   makes them (one ``add_postures`` per completed second), and the policy.
+   (its per-second labeller, analysis/labeller.py, shown on its own line), the store's writes as the
+   pipeline makes them (``PostureBatch``: the postures and the policy's state every ``SAVE_EVERY_S``
+   data seconds), and the policy.
 3. **What only wall time costs:** the live daemon's ticker wakes every ``TICK_S`` (0.25 s) whatever
    the data (14,400 wake-ups an hour); its cost per wake-up is measured and multiplied. The simulator
    (``sitless run --simulate``) is costed on its own, so its share is not mistaken for the daemon's.
@@ -115,7 +117,7 @@ def run_daemon(packets, folder: Path, url: str) -> dict:
     settings = load_settings(write_config(folder, url))
     store = open_store(settings, folder / "sitless.db")
     try:
-        pipeline = build_pipeline(settings, store, RecordedPackets(packets), device_id="bench", live=False)
+        pipeline = build_pipeline(settings, store, RecordedPackets(packets), device_id="bench", live=True)
         cpu, wall = time.process_time(), time.perf_counter()
         run_until_done(pipeline)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -129,6 +131,8 @@ def cost_of_parts(packets, folder: Path) -> dict:
     """Each part alone on the same packets (CPU seconds for the hour)."""
     from sitless.alerts.policy import AlertPolicy, AlertSettings
     from sitless.analysis.classify import StreamingClassifier
+    from sitless.pipeline import SAVE_EVERY_S
+    from sitless.posture_batch import PostureBatch
     from sitless.store import Store
 
     parts: dict[str, float] = {}
@@ -142,13 +146,21 @@ def cost_of_parts(packets, folder: Path) -> dict:
     outputs = [classifier.feed(chunk) for chunk in chunks]
     parts["classifier (20-sample packets)"] = time.process_time() - cpu
     seconds = [out for out in outputs if len(out)]
+    parts["  of which labeller.label (once a second)"] = labeller_cost(chunks)
 
+    state = AlertPolicy(AlertSettings(timezone="UTC")).export_state()
     store = Store.open(folder / "parts.db")
     try:
+        batch, saved, writes = PostureBatch(store, "bench-thigh"), seconds[0].start, 0
         cpu = time.process_time()
         for series in seconds:
-            store.add_postures(series, "bench-thigh")
-        parts[f"store writes ({len(seconds)} add_postures)"] = time.process_time() - cpu
+            batch.add(series)
+            if series.end - saved >= SAVE_EVERY_S:
+                batch.write()
+                store.save_state("alerts.policy/bench-thigh", state)
+                saved, writes = series.end, writes + 1
+        batch.write()
+        parts[f"store writes ({writes} x postures + state)"] = time.process_time() - cpu
     finally:
         store.close()
 
@@ -158,6 +170,22 @@ def cost_of_parts(packets, folder: Path) -> dict:
         policy.receive(series)
     parts["policy (per completed second)"] = time.process_time() - cpu
     return parts
+
+
+def labeller_cost(chunks) -> float:
+    """CPU of the classifier's per-second labelling alone (``SecondLabeller.label`` on each completed
+    second's row, as ``StreamingClassifier.feed`` calls it)."""
+    from sitless.analysis.features import SecondAccumulator
+    from sitless.analysis.labeller import SecondLabeller
+    from sitless.analysis.settings import ClassifierSettings
+
+    accumulator = SecondAccumulator()
+    rows = [(first, sums) for first, sums in map(accumulator.push, chunks) if len(sums)]
+    labeller = SecondLabeller(ClassifierSettings(), None)
+    cpu = time.process_time()
+    for first, sums in rows:
+        labeller.label(first, sums)
+    return time.process_time() - cpu
 
 
 def ticker_cost(wakeups: int = 2000) -> float:
@@ -270,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name, value in parts.items():
         print(f"    {name:<40}{value:7.2f} s  ({100 * value / cpu:4.0f} %)")
-    rest = cpu - sum(parts.values())
+    rest = cpu - sum(value for name, value in parts.items() if not name.startswith(" "))
     print(f"    {'the rest (pipeline glue, MQTT, asyncio)':<40}{rest:7.2f} s  ({100 * rest / cpu:4.0f} %)")
     if tick_s:
         print(

@@ -5,6 +5,8 @@ One asyncio task does everything in data order, so the data time is the clock: a
 own one responsibility and are handed in (or built) at construction:
 
 - ``SourceFeed`` (``sitless.source_feed``): the source protocol, resume after a restart, retry, battery;
+- ``PostureBatch`` (``sitless.posture_batch``): postures written to the store with the policy's state,
+  every ``SAVE_EVERY_S`` data seconds in one transaction instead of one per second;
 - ``AlertPolicy.apply(command, now)``: what a command means, and its limits;
 - ``WeeklyPublisher`` (``sitless.weekly_publisher``): Monday's retained report;
 - ``OutcomeRecorder`` (``sitless.outcomes``): each prompt's outcome, stored and on ``prompt/outcome``;
@@ -14,16 +16,19 @@ own one responsibility and are handed in (or built) at construction:
   its command callback. paho is driven from this same asyncio loop (no network thread), so a command
   is a plain call that lands in the inbox and wakes the pipeline: it is applied at once (a replay
   applies it between chunks). A command the policy refuses is answered on ``error``, like a malformed
-  one. Between chunks and on its timer the pipeline is the publisher's watchdog (``ensure_running``).
+  one. Each completed second and the timer make the pipeline the publisher's watchdog (``ensure_running``).
+  ``sitless.pipeline_setup`` builds the inbox, the restored policy and the publisher.
 
 Live mode sleeps, it does not poll: the timer task waits until the policy's next moment
 (``AlertPolicy.wake_at``: a prompt falling due while the classifier still confirms the last seconds,
-the gap bridge running out), or until a chunk or a command arrives, or at most ``WATCHDOG_EVERY_S``.
+the gap bridge running out), or until a command arrives or new data makes that moment earlier, or at
+most ``WATCHDOG_EVERY_S``.
 
 Nothing is lost: a prompt goes into the store's outbox before it is published and leaves it on the
 broker's PUBACK. After ``kill -9``, the policy's saved state and the stored postures let a restart
 continue the sitting spell: the source is re-read from where the policy stopped (a replay skips ahead,
-a live sensor simply goes on), and prompt ids are derived from the data, so a prompt made twice is the
+a live sensor simply goes on; the postures it had not stored yet, at most ``SAVE_EVERY_S`` seconds, are
+lost with it), and prompt ids are derived from the data, so a prompt made twice is the
 same prompt (the store and receivers keep one).
 """
 
@@ -33,26 +38,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sitless import __version__
-from sitless.alerts.discovery import discovery_messages
 from sitless.alerts.mqtt import MqttPublisher, MqttSettings, topics_for
 from sitless.alerts.payloads import Command, dumps, prompt_payload, state_payload
-from sitless.alerts.policy import (
-    AlertPolicy,
-    AlertSettings,
-    PolicyError,
-    PromptDue,
-    PromptOutcome,
-    SpellEnded,
-)
+from sitless.alerts.policy import AlertPolicy, PolicyError, PromptDue, PromptOutcome, SpellEnded
 from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
 from sitless.outcomes import OutcomeRecorder
+from sitless.pipeline_setup import CommandInbox, make_publisher, policy_state_key, restore_policy
+from sitless.posture_batch import PostureBatch
 from sitless.source_feed import WARMUP_S, SampleSource, SourceFeed
 from sitless.store import Store
 from sitless.weekly_publisher import WeeklyPublisher
@@ -69,7 +66,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-POLICY_STATE_KEY = "alerts.policy"
 #: The policy state is saved at least this often (data seconds) and after every prompt.
 SAVE_EVERY_S = 10
 #: The retained state topic is refreshed this often (data seconds) and on every posture change.
@@ -87,63 +83,6 @@ class PipelineStatus:
     prompts_sent: int
     battery_percent: int | None
     connected: bool
-
-
-class CommandInbox:
-    """Commands from the MQTT callbacks to the pipeline (same loop, same thread); ``put`` is the
-    publisher's ``on_command`` and wakes whoever waits on ``arrived``."""
-
-    def __init__(self) -> None:
-        self._commands: deque[Command] = deque()
-        self.arrived = asyncio.Event()
-
-    def put(self, command: Command) -> None:
-        self._commands.append(command)
-        self.arrived.set()
-
-    def take(self) -> list[Command]:
-        taken = list(self._commands)
-        self._commands.clear()
-        return taken
-
-
-def policy_state_key(sensor_id: str) -> str:
-    """One saved policy per sensor: replaying last month's recording must not rewind the live one."""
-    return f"{POLICY_STATE_KEY}/{sensor_id}"
-
-
-def restore_policy(
-    store: Store, settings: AlertSettings, device_id: str, sensor_id: str, *, timezone: tzinfo | None = None
-) -> AlertPolicy:
-    """The policy as the last run left it (a fresh one if there is no usable saved state). ``timezone``:
-    the zone the shell resolved (``sitless.daemon`` passes it); None: ``[alerts] timezone``, else UTC."""
-    saved = store.load_state(policy_state_key(sensor_id))
-    if saved:
-        try:
-            policy = AlertPolicy(settings, state=saved, id_scope=device_id, timezone=timezone)
-        except PolicyError as error:
-            log.warning("%s: starting the alert policy afresh", error)
-        else:
-            for note in policy.restore_notes:
-                log.warning("alert state of %s: %s", sensor_id, note)
-            return policy
-    return AlertPolicy(settings, id_scope=device_id, timezone=timezone)
-
-
-def make_publisher(
-    settings: MqttSettings,
-    device_id: str,
-    *,
-    outbox: Store | None = None,
-    on_command: Callable[[Command], None] | None = None,
-) -> MqttPublisher:
-    discovery = None
-    if settings.discovery:
-        topics = topics_for(settings, device_id)
-        discovery = discovery_messages(
-            topics, device_id, sw_version=__version__, discovery_prefix=settings.discovery_prefix
-        )
-    return MqttPublisher(settings, device_id, outbox=outbox, on_command=on_command, discovery=discovery)
 
 
 class Pipeline:
@@ -211,6 +150,8 @@ class Pipeline:
         self._last_state = -1.0
         self._state_posture: Posture | None = None
         self._newest: tuple[float, float] | None = None  # (newest sample time, monotonic when it came)
+        self._postures = PostureBatch(store, self.sensor_id)  # written with the policy's state
+        self._timer_at: float | None = None  # when the live timer wakes next (the pipeline's clock)
 
     # ------------------------------------------------------------------ set-up
     def _resume_point(self) -> int | None:
@@ -248,7 +189,6 @@ class Pipeline:
                         log.exception("a chunk of %d samples could not be processed; dropped", len(chunk))
                 else:
                     self.process_chunk(chunk)  # a replay fails loudly instead
-                self.commands.arrived.set()  # the timer recomputes its moment from the new data
                 await asyncio.sleep(0)
             self._handle_postures(self.classifier.flush())
         finally:
@@ -284,15 +224,16 @@ class Pipeline:
 
     def _handle_postures(self, postures: PostureSeconds) -> None:
         postures = postures.from_second(self.feed.resume_at)  # the warm-up: seen by an earlier run
-        if self.publisher:
-            self.publisher.ensure_running()
         self._apply_commands()
         if not len(postures):
             return
-        self.store.add_postures(postures, self.sensor_id)
+        if self.publisher:
+            self.publisher.ensure_running()
+        self._postures.add(postures)
         self._data_time = float(postures.end)
         self._update_meetings(postures.start)
         self._handle_events(self.policy.receive(postures))
+        self._nudge_timer()
         if self.weekly is not None:
             self.weekly.maybe_publish(self._data_time)
         if self._data_time - self._last_saved >= SAVE_EVERY_S:
@@ -331,6 +272,7 @@ class Pipeline:
                 log.exception("on_prompt callback failed")
 
     def _save_policy(self) -> None:
+        self._postures.write()  # first: a saved state never gets ahead of the stored postures
         self.store.save_state(policy_state_key(self.sensor_id), self.policy.export_state())
         self._last_saved = self._data_time if self._data_time is not None else -1.0
 
@@ -370,11 +312,18 @@ class Pipeline:
         else:
             log.warning("rejected command: %s", message)
 
+    def _nudge_timer(self) -> None:
+        """Wake the live timer if the policy's next moment is now earlier than the timer's (a later one
+        needs nothing: the timer wakes, finds nothing due and sleeps again; once a second, not per packet)."""
+        if self._timer_at is not None and (due := self.policy.wake_at()) is not None and due < self._timer_at:
+            self.commands.arrived.set()
+
     async def _wake_on_time(self) -> None:
-        """Live mode: sleep until the policy's next moment, a chunk or a command; then tick."""
+        """Live mode: sleep until the policy's next moment, a command, or an earlier moment; then tick."""
         while True:
             wake_at = self.policy.wake_at() if self._data_time is not None else None
             timeout = WATCHDOG_EVERY_S if wake_at is None else min(WATCHDOG_EVERY_S, wake_at - self._now())
+            self._timer_at = self._now() + max(0.01, timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.commands.arrived.wait(), max(0.01, timeout))
             self.commands.arrived.clear()
@@ -382,6 +331,8 @@ class Pipeline:
                 if self.publisher:
                     self.publisher.ensure_running()
                 self._apply_commands()
+                if self._newest is not None and time.monotonic() - self._newest[1] >= WATCHDOG_EVERY_S:
+                    self._postures.write()  # the sensor went quiet: store what the batch holds
                 # A chunk only moves the moment (the policy saw its seconds already): tick when it is due.
                 due = self.policy.wake_at() if self._data_time is not None else None
                 if due is not None and self._now() >= due:
