@@ -90,11 +90,14 @@ class SecondLabeller:
         self, first: int, learned: np.ndarray, up: np.ndarray, gravity: np.ndarray
     ) -> np.ndarray:
         """The upright direction assumed where none is learned (no calibration): the latest learned one
-        if the sensor was ever walked with (re-mounted sensors are usually put back the same way: the
-        same strap, the same pocket), otherwise the sensor's long axis line (``long_axis``: a thigh pod's x,
-        Acti4's convention; a phone's y). Either way a thigh
-        is never upside down, so the line is taken with the sign that points upwards."""
+        if the sensor was ever walked with (a strap goes back on the same way; not for a phone, see
+        ``reuse_reference_after_remount``), otherwise the sensor's long axis line (``long_axis``: a
+        thigh pod's x, Acti4's convention; a phone's y). Either way a thigh is never upside down, so
+        the line is taken with the sign that points upwards."""
         n = len(learned)
+        if not self.s.reuse_reference_after_remount:
+            self._prior_up = None  # never carried: the long axis is the guess after every re-mount
+            learned = np.zeros(n, bool)
         if learned.all():  # the fallback is not used; only the latest learned direction is kept
             self._prior_up = up[-1].copy()
             return up

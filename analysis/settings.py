@@ -84,6 +84,11 @@ class ClassifierSettings:
     temperature_valid_s: float = ranged(120.0, 1, 86400, "s")
     #: Seconds of stillness before a cold sensor is called off the body (evidence, not a blip).
     nonwear_min_still_s: int = ranged(5, 1, 3600, "s")
+    #: After a re-mount, until walking teaches again, read the thigh against the direction learned
+    #: before it (a strap goes back on the same way) rather than the long axis. False for a phone: it
+    #: goes back into the pocket long side down, but at another tilt (WISDM 1611: 52 deg from its
+    #: earlier walking direction, 36 deg from y).
+    reuse_reference_after_remount: bool = True
     #: Re-learn the reference after this many seconds of non-wear (the sensor was taken off and put back).
     relearn_after_nonwear_s: int = ranged(60, 1, 86400, "s")
     #: ... or after a data gap this long (the sensor may have been taken off while out of range).
@@ -115,7 +120,12 @@ class ClassifierSettings:
 #: thigh runs its x axis along it (hardware.md's wearing instructions, Acti4's convention); a phone in a
 #: trouser pocket runs its long side (y on Android and iOS) along the thigh, tilted by up to about 30
 #: degrees (WISDM's standing phones: 3-36 deg from y).
-SENSOR_KINDS: dict[str, dict[str, str | float]] = {
+SENSOR_KINDS: dict[str, dict[str, str | float | bool]] = {
     "thigh": {"long_axis": "x", "long_axis_tolerance_deg": 0.0},
-    "phone": {"long_axis": "y", "long_axis_tolerance_deg": 30.0},
+    "phone": {
+        "long_axis": "y",
+        "long_axis_tolerance_deg": 30.0,
+        "step_peak_g": 1.4,
+        "reuse_reference_after_remount": False,
+    },
 }
