@@ -170,6 +170,10 @@ class _CsvBlockReader:
         fields = line.split(",")
         if len(fields) != 4:
             raise ValueError(f"expected 4 columns (timestamp,x,y,z), found {len(fields)}: {quote(line)}")
+        # A quoted field ("0.5") is CSV too: the fast parse reads it, so this pass does as well.
+        fields = [
+            field[1:-1] if len(field) > 1 and field[0] == field[-1] == '"' else field for field in fields
+        ]
         t = self.parse_time(fields[0])
         if (why := implausible_time(t)) is not None:
             raise ValueError(why)
@@ -214,7 +218,10 @@ def iter_csv(
     with handle:
         _check_header(path, handle.readline(MAX_LINE_BYTES + 1))
         parse = blocks.FastBlockParser(_arrow_parser())
-        ahead = blocks.parsed_ahead(blocks.read_blocks(handle, BLOCK_BYTES), parse)
+        workers = blocks.WORKERS
+        # In flight: ``workers + 1`` blocks parsed ahead and the one being classified; one more spare.
+        lines = blocks.read_blocks(handle, BLOCK_BYTES, ring=workers + 3)
+        ahead = blocks.parsed_ahead(lines, parse, workers)
         try:
             for block, parsed in ahead:
                 chunk = reader.block(block, parsed)

@@ -47,7 +47,11 @@ def handle_problem(error: RecordingError, on_error: str, problems: list[Recordin
         problems.append(error)
 
 
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?")
+#: ISO-8601 as arrow's CSV parser (the fast path) reads it: seconds and minutes may be left out
+#: (``T08:00Z``, ``T08Z``), the offset may be ``+01:00``, ``+0100`` or ``+01``.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
 
 
 class _TimestampParser:
@@ -84,10 +88,10 @@ class _TimestampParser:
             else:
                 sign = -1 if zone[0] == "-" else 1
                 digits = zone[1:].replace(":", "")
-                tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+                tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
             try:
                 moment = datetime(
-                    int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz
+                    int(year), int(month), int(day), int(hour), int(minute or 0), int(second or 0), tzinfo=tz
                 )
             except ValueError as error:
                 raise ValueError(f"timestamp {text!r} is not a valid date/time: {error}") from None

@@ -71,7 +71,8 @@ def test_a_bad_row_deep_in_the_file_is_named_by_file_and_line_when_parsed_on_wor
 def test_the_line_named_does_not_depend_on_blocks_or_threads(
     tmp_path_factory, block_bytes, workers, bad_index, kind
 ) -> None:
-    """Wherever the bad row falls (first row of a block, last, across a cut), the same line is named."""
+    """Wherever the bad row falls (first row of a block, last, across a cut), the same line is named,
+    and the read buffers, reused in turn, hand every other row over unchanged."""
     lines = rows(200)
     lines[bad_index] = {
         "number": "1794816000.00,x,0.0,0.99\n",
@@ -86,11 +87,9 @@ def test_the_line_named_does_not_depend_on_blocks_or_threads(
         patched.setattr(csv_blocks, "WORKERS", workers)
         problems: list[RecordingError] = []
         kept = read_recording(path, on_error="skip", problems=problems)
-    if kind == "empty":
-        assert problems == [] and len(kept) == 199  # an empty line is no row, and no error
-        return
-    assert [p.line for p in problems] == [bad_index + 2]
-    assert len(kept) == 199
+    expected = [float(line.split(",")[0]) for i, line in enumerate(lines) if i != bad_index]
+    assert np.array_equal(kept.t, expected), "every other row kept, in order (no reused buffer overwritten)"
+    assert [p.line for p in problems] == ([] if kind == "empty" else [bad_index + 2])  # empty: no row
 
 
 def test_a_file_cut_mid_row_is_named_on_the_threaded_path(tmp_path, small_blocks) -> None:
@@ -174,3 +173,48 @@ def test_parsed_ahead_keeps_order_and_parses_at_most_workers_plus_one_ahead() ->
         ahead.append(len(started) - len(consumed))
     assert consumed == list(range(60))
     assert max(ahead) <= 2
+
+
+@pytest.mark.parametrize("field", ["", "NA", "NULL", "nan", "-inf"])
+def test_a_missing_or_non_finite_value_is_named_by_line_not_read_as_a_number(tmp_path, field) -> None:
+    """The fast parse knows no null spellings: such a field fails its block and the precise pass names it."""
+    lines = rows(300)
+    lines[200] = f"{MONDAY_8 + 4:.2f},0.1,{field},0.99\n"
+    path = tmp_path / "gap.csv"
+    path.write_text(HEADER + "".join(lines))
+    with pytest.raises(RecordingError, match=r"line 202: y is .*not a (finite )?number"):
+        read_recording(path)
+
+
+def test_quoted_fields_read_the_same_on_the_fast_path_and_the_precise_pass(tmp_path) -> None:
+    """A block with one bad row is parsed line by line: its good quoted rows must not be lost."""
+    quoted = [f'"{MONDAY_8 + i / 50:.2f}","0.1","0.0",0.99\n' for i in range(100)]
+    path = tmp_path / "quoted.csv"
+    path.write_text(HEADER + "".join(quoted))
+    fast = read_recording(path)
+    path.write_text(HEADER + "".join(quoted) + "1794816010.00,0.1,bad,0.99\n")
+    problems: list[RecordingError] = []
+    precise = read_recording(path, on_error="skip", problems=problems)
+    assert [p.line for p in problems] == [102]
+    assert len(fast) == 100 and np.array_equal(fast.t, precise.t) and np.array_equal(fast.xyz, precise.xyz)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-11-16T08:00Z",
+        "2026-11-16T08Z",
+        "2026-11-16T09:00:00+0100",
+        "2026-11-16T09:00:00+01",
+        "2026-11-16 08:00:00Z",
+    ],
+)
+def test_iso_forms_arrow_reads_are_read_alike_by_the_precise_pass(tmp_path, stamp) -> None:
+    """Arrow's ISO-8601 parser takes these forms: a block that falls to the precise pass for one bad
+    row must read them alike, or a whole block of good rows would be lost with it."""
+    path = tmp_path / "forms.csv"
+    path.write_text(HEADER + f"{stamp},0.1,0.0,0.99\n")
+    fast = read_recording(path)
+    path.write_text(HEADER + f"{stamp},0.1,0.0,0.99\n" + "2026-11-16T08:00:01Z,0.1,bad,0.99\n")
+    precise = read_recording(path, on_error="skip")
+    assert fast.t.tolist() == precise.t.tolist() == [MONDAY_8]
