@@ -14,6 +14,8 @@ Speed matters (a week at 50 Hz is 30 million samples): one pass to quantise, one
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sitless.analysis.samples import SampleChunk
@@ -89,18 +91,27 @@ def _quantised_axes(xyz: np.ndarray, scratch: Scratch | None = None) -> tuple[np
     return q, squares
 
 
+#: What the sums of a one-second row are divided by (SX..SZ, SXX..SZZ), in column order.
+_ROW_SCALE = np.array([QUANTUM] * 3 + [QUANTUM * QUANTUM] * 3)
+
+
 def _one_second_row(xyz: np.ndarray) -> np.ndarray:
-    """The live path's usual case, with fewer numpy calls; sums are exact, so the result has the same
-    bits as ``np.add.reduceat`` gives."""
-    q, squares = _quantised_axes(xyz)
-    n = q.shape[1]
+    """The live path's usual case (once a second), in as few numpy calls as it takes: the quantised
+    values and their squares in one float64 block, summed in one call. Every value is an integer and
+    every sum is exact in float64 (and in the float32 the batch path may use), so the result has the
+    same bits as ``np.add.reduceat`` gives."""
+    block = np.empty((6, len(xyz)))
+    q = block[:3]
+    np.multiply(xyz.T, np.float32(QUANTUM), out=q, dtype=np.float32)  # exact: a power of two
+    np.clip(q, -CLIP_G * QUANTUM, CLIP_G * QUANTUM, out=q)
+    np.rint(q, out=q)
+    np.square(q, out=block[3:])
     row = np.empty(N_COLUMNS)
-    row[N] = n
-    row[SX : SZ + 1] = q.sum(axis=1, dtype=np.float32 if n <= 256 else np.float64) / QUANTUM
-    row[SXX : SZZ + 1] = squares.sum(axis=1) / (QUANTUM * QUANTUM)
-    magnitude = np.sqrt((squares[0] + squares[1]) + squares[2])
+    row[N] = len(xyz)
+    np.divide(block.sum(axis=1), _ROW_SCALE, out=row[SX : SZZ + 1])
+    magnitude = np.sqrt(block[3:].sum(axis=0))
     row[MAXM] = magnitude.max() / QUANTUM
-    row[SM] = np.rint(magnitude).sum() / QUANTUM
+    row[SM] = np.rint(magnitude, out=magnitude).sum() / QUANTUM
     return row
 
 
@@ -149,7 +160,7 @@ class SecondAccumulator:
 
     def _push_checked(self, t: np.ndarray, xyz: np.ndarray) -> tuple[int, np.ndarray]:
         empty = _NO_ROWS
-        if not (np.isfinite(t.sum()) and np.isfinite(xyz.sum())):  # cheap test; exact one below
+        if not (math.isfinite(t.sum()) and math.isfinite(xyz.sum())):  # cheap test; exact one below
             # A NaN would poison every running sum downstream; such samples are dropped and counted.
             finite = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
             self.dropped += int((~finite).sum())
@@ -161,14 +172,13 @@ class SecondAccumulator:
             self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
             self._pending_xyz.append(xyz.copy())
             return open_second, empty
-        first_floor = np.floor(t[0])
-        if not (_sorted(t) and (open_second is None or first_floor >= open_second)):
+        if not (_sorted(t) and (open_second is None or math.floor(t[0]) >= open_second)):
             t, xyz = self._drop_backwards(t, xyz)
             if not len(t):
                 return (self._open_second or 0), empty
         if self._open_second is None:
-            self._open_second = int(np.floor(t[0]))
-        newest = int(np.floor(t[-1]))
+            self._open_second = math.floor(t[0])
+        newest = math.floor(t[-1])
         if newest == self._open_second:
             self._pending_t.append(t.copy())
             self._pending_xyz.append(xyz.copy())
@@ -178,11 +188,11 @@ class SecondAccumulator:
         # The open second (carried samples plus this chunk's first ones) is summed on its own so a large
         # chunk is never copied; rows are per second, so the split changes nothing.
         head = int(np.searchsorted(t[:split], float(first + 1)))
-        open_t = np.concatenate([*self._pending_t, t[:head]])
         open_xyz = np.concatenate([*self._pending_xyz, xyz[:head]])
         rows = np.empty((newest - first, N_COLUMNS))
-        rows[:1] = second_rows(open_t, open_xyz, first, first + 1)
-        rows[1:] = second_rows(t[head:split], xyz[head:split], first + 1, newest, self._scratch)
+        rows[0] = _one_second_row(open_xyz) if len(open_xyz) else 0.0
+        if newest > first + 1:  # live packets complete one second: nothing else to sum
+            rows[1:] = second_rows(t[head:split], xyz[head:split], first + 1, newest, self._scratch)
         # Copies: the caller may reuse its buffers for the next chunk.
         self._pending_t, self._pending_xyz = [t[split:].copy()], [xyz[split:].copy()]
         self._open_second = newest

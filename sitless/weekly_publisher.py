@@ -15,7 +15,7 @@ Split from the pipeline so its rules are in one place and tested on their own:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from sitless.store import Store
 
@@ -61,13 +61,18 @@ class WeeklyPublisher:
         self._settled: str | None = None  # the week known done (or with nothing to report)
         self._retry_at: float | None = None
         self._failures = 0
+        self._quiet = (0.0, 0.0)  # [from, until): data times known not to be Monday morning
 
     def due_week(self, data_time: float) -> str | None:
         """The ISO week to publish at ``data_time``, or None (not Monday morning, or already settled)."""
         from sitless.weekly import week_label
 
+        if self._quiet[0] <= data_time < self._quiet[1]:
+            return None  # asked every second live: one zone conversion a week, not 86,400 a day
         local = datetime.fromtimestamp(data_time, self.timezone)
         if local.weekday() != 0 or local.hour < WEEKLY_HOUR:
+            monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+            self._quiet = (data_time, datetime.combine(monday, time(WEEKLY_HOUR), self.timezone).timestamp())
             return None
         week = week_label(local.date() - timedelta(days=7))
         return None if week == self._settled else week

@@ -90,3 +90,23 @@ def test_replaying_an_old_recording_does_not_replace_the_newer_report_on_the_top
         assert not publisher_for(store, "replay:old", []).maybe_publish(month_ago)
     assert queued_weeks(store) == ["2026-W46"]
     assert "2026-W42 not published: 2026-W46 is already on" in caplog.text
+
+
+def test_the_report_falls_due_at_monday_seven_local_time_whatever_was_asked_before(store):
+    """Asked every few minutes through two weeks (a daylight-saving change in Berlin included), one
+    publisher (which remembers when nothing can be due) answers as a fresh one asked once."""
+    berlin = ZoneInfo("Europe/Berlin")
+    start = 1774476000  # 2026-03-25 23:00 Berlin, a Wednesday; summer time begins on Sunday 29
+
+    def fresh(t: float):
+        publisher = WeeklyPublisher(store=store, topic=TOPIC, timezone=berlin, device_id="desk",
+                                    sensor_id="live", kick=lambda: None)  # fmt: skip
+        return publisher.due_week(t)
+
+    one = WeeklyPublisher(store=store, topic=TOPIC, timezone=berlin, device_id="desk", sensor_id="live",
+                          kick=lambda: None)  # fmt: skip
+    moments = [start + 277 * i for i in range(14 * 86400 // 277)]
+    answers = [one.due_week(t) for t in moments]
+    assert answers == [fresh(t) for t in moments]
+    assert any(answers) and not all(answers)
+
