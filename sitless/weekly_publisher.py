@@ -70,12 +70,15 @@ class WeeklyPublisher:
         if self._quiet[0] <= data_time < self._quiet[1]:
             return None  # asked every second live: one zone conversion a week, not 86,400 a day
         local = datetime.fromtimestamp(data_time, self.timezone)
-        if local.weekday() != 0 or local.hour < WEEKLY_HOUR:
-            monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
-            self._quiet = (data_time, datetime.combine(monday, time(WEEKLY_HOUR), self.timezone).timestamp())
-            return None
-        week = week_label(local.date() - timedelta(days=7))
-        return None if week == self._settled else week
+        if local.weekday() == 0 and local.hour >= WEEKLY_HOUR:
+            week = week_label(local.date() - timedelta(days=7))
+            if week != self._settled:
+                return week
+        # Nothing can be due before the next Monday 07:00 (this week's is past or settled).
+        days = (7 - local.weekday()) % 7 or (7 if local.hour >= WEEKLY_HOUR else 0)
+        monday = local.date() + timedelta(days=days)
+        self._quiet = (data_time, datetime.combine(monday, time(WEEKLY_HOUR), self.timezone).timestamp())
+        return None
 
     def maybe_publish(self, data_time: float) -> bool:
         """Publish last week's report if it is due; True when one was queued."""

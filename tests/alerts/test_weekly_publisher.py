@@ -110,3 +110,11 @@ def test_the_report_falls_due_at_monday_seven_local_time_whatever_was_asked_befo
     assert answers == [fresh(t) for t in moments]
     assert any(answers) and not all(answers)
 
+
+
+def test_after_a_settled_monday_the_next_week_falls_due_the_next_monday_at_seven(store):
+    weekly = publisher_for(store, "live", [])
+    assert weekly.maybe_publish(MONDAY_8)
+    week_later = MONDAY_8 + 7 * 86400 - 3600  # the next Monday, 07:00 UTC
+    assert not any(weekly.due_week(t) for t in range(MONDAY_8 + 1, week_later, 61))
+    assert weekly.due_week(week_later) == "2026-W47"
