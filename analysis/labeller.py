@@ -41,6 +41,9 @@ class SecondLabeller:
         self._last_not_step: int | None = None  # latest second that was not a step (run length)
         self._last_moving = -(2**62)  # latest worn moving second, and latest cycling one (never equal
         self._last_cycling = -(2**62) - 1  # before any cycling)
+        self._last_step = -(2**62)  # latest worn step second
+        self._pedalled = 0  # cycling seconds so far, and that count at the latest step second
+        self._pedalled_at_step = 0
         self._long_axis = "xyz".index(settings.long_axis)
         self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
         self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
@@ -268,10 +271,22 @@ class SecondLabeller:
         coasting = (
             worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
         )
+        # Out of the saddle: a moving, upright thigh with no heel strike since the ride's latest pedal
+        # stroke is still riding (walking away starts with steps; real rides: a third of the seconds
+        # read as walking had none).
+        # A ride, not a stray second: ``ride_min_s`` pedalling seconds since that heel strike.
+        stepped = worn & steps
+        last_step = last_index_where(stepped, first, self._last_step)
+        pedalled = self._pedalled + np.cumsum(worn & cycling, dtype=np.int64)
+        in_batch = last_step >= first
+        at_step = np.where(in_batch, pedalled[np.maximum(last_step - first, 0)], self._pedalled_at_step)
+        self._last_step, self._pedalled = int(last_step[-1]), int(pedalled[-1])
+        self._pedalled_at_step = int(at_step[-1])
+        riding = worn & moving & ~seated & ~steps & (pedalled - at_step >= s.ride_min_s)
         labels[seated] = Posture.SITTING
         labels[seated & lying] = Posture.LYING
         labels[moving & ~seated] = Posture.WALKING
-        labels[cycling | coasting] = Posture.CYCLING
+        labels[cycling | coasting | riding] = Posture.CYCLING
         # Before a reference is known, steps are the better evidence of walking than the guessed angle:
         # swinging steps whatever the angle says, and any steps where the guess says "seated".
         guessed = ~reference_known

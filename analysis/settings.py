@@ -57,6 +57,9 @@ class ClassifierSettings:
     #: Still on the saddle (coasting, stopped at a light) after cycling: the thigh stays inclined at least
     #: this much (Acti4's cycling angle; real standing thighs stay under 22 deg).
     coast_min_inclination_deg: float = ranged(25.0, 0, 90, "deg")
+    #: Out of the saddle: a moving upright thigh with no heel strike since at least this many seconds of
+    #: pedalling is still riding (walking away begins with steps; a ride is more than a stray second).
+    ride_min_s: int = ranged(10, 1, 3600, "s")
     #: Moving with more inclination than this is fidgeting while seated: pedalling thighs average
     #: 34 deg (real: 99 % under 50 deg), seated ones lie at 65-100 deg (real sitting: 99 % above 65).
     cycle_max_inclination_deg: float = ranged(60.0, 0, 180, "deg")

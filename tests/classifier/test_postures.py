@@ -158,3 +158,22 @@ def test_lying_is_never_called_before_the_front_of_the_thigh_is_known():
     side = worn_still(300, 25.0, (0.05, 0.99, 0.1), start + 60, seed=2)
     codes = classify(SampleChunk.concat([walk, side])).codes
     assert (codes[65:] == Posture.SITTING).all()
+
+
+def test_walking_away_from_a_bike_ride_is_walking_from_the_first_steps():
+    """Out of the saddle, a moving thigh without heel strikes is still riding; walking away begins with
+    steps, so the walk after a ride is walking, not more cycling."""
+    from sitless.analysis.classify import classify
+
+    from .conftest import aligned, simulated
+
+    day = simulated(hours=8.0, rate_hz=25.0, seed=1)
+    ours, truth = aligned(classify(day.samples), day.truth)
+    after_rides = 0
+    for start in np.flatnonzero((truth[1:] == Posture.WALKING) & (truth[:-1] == Posture.CYCLING)) + 1:
+        walk = truth[start:] == Posture.WALKING
+        length = int(np.argmin(walk)) if not walk.all() else len(walk)
+        if length >= 8:
+            after_rides += 1
+            assert (ours[start + 3 : start + length - 1] == Posture.WALKING).all()
+    assert after_rides >= 1
