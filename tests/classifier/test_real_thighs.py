@@ -119,8 +119,9 @@ def test_a_real_bike_ride_before_any_walk_is_cycling():
     assert (judged == Posture.CYCLING).mean() >= 0.9, np.bincount(judged, minlength=7)
 
 
-def test_real_thighs_in_ble_sized_packets_give_the_same_labels_as_one_call():
-    samples, _ = wearing("6")
+@pytest.mark.parametrize("person", ["6", "1"])  # 1 walks, rides (pedal strokes that peak like steps), sits in a car
+def test_real_thighs_in_ble_sized_packets_give_the_same_labels_as_one_call(person):
+    samples, _ = wearing(person)
     classifier = StreamingClassifier()
     parts = [classifier.feed(packet) for packet in samples.split(20)]
     parts.append(classifier.flush())
