@@ -271,10 +271,9 @@ class SecondLabeller:
         coasting = (
             worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
         )
-        # Out of the saddle: a moving, upright thigh with no heel strike since the ride's latest pedal
-        # stroke is still riding (walking away starts with steps; real rides: a third of the seconds
-        # read as walking had none).
-        # A ride, not a stray second: ``ride_min_s`` pedalling seconds since that heel strike.
+        # Out of the saddle: a moving, upright thigh with no heel strike since at least ``ride_min_s``
+        # pedalling seconds (a ride, not a stray second) is still riding. Walking away starts with
+        # steps; of HuGaDB's riding seconds read as walking before this rule, 60 % had none.
         stepped = worn & steps
         last_step = last_index_where(stepped, first, self._last_step)
         pedalled = self._pedalled + np.cumsum(worn & cycling, dtype=np.int64)
