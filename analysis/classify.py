@@ -17,7 +17,7 @@ See docs/classifier.md for the rules, their precedents and what cannot be told a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -34,6 +34,7 @@ __all__ = ["ClassifierSettings", "StreamingClassifier", "classify"]
 LOOKBACK_S = 2
 LOOKAHEAD_S = 1
 _ABSENT = len(Posture)  # padding code that never votes
+_Sums = tuple[int, np.ndarray, int]  # first second, its rows of sums, samples of the chunk
 
 
 class StreamingClassifier:
@@ -78,6 +79,34 @@ class StreamingClassifier:
                 self._nothing = PostureSeconds.empty(start)
             return self._nothing
         return self._smoother.push(first, self._labeller.label(first, sums))
+
+    def feed_all(
+        self,
+        chunks: Iterable[SampleChunk],
+        progress: Callable[[int], None] | None = None,
+        ahead: Callable[[Iterator[_Sums]], Iterable[_Sums]] | None = None,
+    ) -> PostureSeconds:
+        """Feed every chunk, then flush: the labels ``feed`` and ``flush`` give.
+
+        In two stages: reading and summing each chunk per second, then labelling those seconds. Each
+        stage keeps its own state and only the rows pass between them, in order, so ``ahead`` (from the
+        application, e.g. ``sitless.overlap.ahead``) may run the first stage on another thread, a chunk
+        ahead of the second: two cores then share the work. ``progress`` gets each chunk's sample count
+        once its seconds are labelled. Chunks may reuse their buffers: the rows are new arrays."""
+        sums_of = self._sums_of(chunks)
+        parts: list[PostureSeconds] = []
+        for first, sums, samples in sums_of if ahead is None else ahead(sums_of):
+            if len(sums):
+                parts.append(self._smoother.push(first, self._labeller.label(first, sums)))
+            if progress is not None:
+                progress(samples)
+        parts.append(self.flush())
+        return PostureSeconds.concat(parts)
+
+    def _sums_of(self, chunks: Iterable[SampleChunk]) -> Iterator[_Sums]:
+        for chunk in chunks:
+            first, sums = self._accumulator.push(chunk)
+            yield first, sums, len(chunk)
 
     def flush(self) -> PostureSeconds:
         first, sums = self._accumulator.flush()
@@ -165,6 +194,25 @@ class _ModeSmoother:
 
     @staticmethod
     def _vote_many(window: np.ndarray, labels: np.ndarray, ready: int) -> np.ndarray:
+        """The vote over a batch: a few comparisons of shifted windows (a week's 604,800 seconds in
+        milliseconds), or the counting vote when a raw label is the padding code (never in use)."""
+        raw = labels[:ready]
+        if LOOKBACK_S != 2 or LOOKAHEAD_S != 1 or (raw == _ABSENT).any():
+            return _ModeSmoother._vote_counting(window, labels, ready)
+        # Window a, b, raw, d. raw keeps the second unless it stands alone and two of a, b, d agree
+        # (such a pair is the only label with more votes: three labels hold at most one pair).
+        a, b, d = window[:ready], window[1 : ready + 1], window[3 : ready + 3]
+        alone = (a != raw) & (b != raw) & (d != raw) & (raw != Posture.UNKNOWN)
+        votes_a = (a != Posture.UNKNOWN) & (a != _ABSENT)
+        pair_a = votes_a & ((a == b) | (a == d))
+        pair_b = (b != Posture.UNKNOWN) & (b != _ABSENT) & (b == d)
+        smoothed = raw.copy()
+        np.copyto(smoothed, b, where=alone & pair_b)
+        np.copyto(smoothed, a, where=alone & pair_a)
+        return smoothed
+
+    @staticmethod
+    def _vote_counting(window: np.ndarray, labels: np.ndarray, ready: int) -> np.ndarray:
         votes = np.zeros((len(window) + 1, _ABSENT + 1), np.int32)
         votes[np.arange(1, len(window) + 1), window] = 1
         np.cumsum(votes, axis=0, out=votes)

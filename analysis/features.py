@@ -9,7 +9,8 @@ them exactly, in any order. Maxima are exact in any order anyway.
 
 Only whole seconds are summed: samples of the second that is still open are carried to the next call.
 Speed matters (a week at 50 Hz is 30 million samples): one pass to quantise, one to square, and
-``np.add.reduceat`` over second boundaries found by binary search in the (sorted) timestamps.
+``np.add.reduceat`` over second boundaries found by binary search in the (sorted) timestamps, in blocks
+of whole seconds small enough to stay in the processor's cache from one pass to the next.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ N, SX, SY, SZ, SXX, SYY, SZZ, MAXM, SM = range(9)
 N_COLUMNS = 9
 
 
+#: Samples summed per block: the block's work arrays (about 1.4 MB) stay in the core's cache between the
+#: passes, where a chunk's would spill to memory after each one. Blocks end at second boundaries.
+BLOCK_SAMPLES = 1 << 15
+
+
 def second_rows(
     t: np.ndarray, xyz: np.ndarray, first: int, stop: int, scratch: Scratch | None = None
 ) -> np.ndarray:
@@ -43,38 +49,66 @@ def second_rows(
     if stop - first == 1:
         rows[0] = _one_second_row(xyz)
         return rows
-    edges = np.searchsorted(t, np.arange(first, stop + 1, dtype=np.float64))
-    counts = np.diff(edges)
-    present = np.flatnonzero(counts)
-    starts = edges[present]
-    q, squares = _quantised_axes(xyz, scratch)
-    n = counts[present]
-    # float32 adds integers below 2**24 exactly: |k| <= 2**15 times at most 256 samples in a second.
-    accumulate = np.float32 if n.max() <= 256 else np.float64
-    rows[present, N] = n
-    rows[present, SX : SZ + 1] = np.add.reduceat(q, starts, axis=1, dtype=accumulate).T / QUANTUM
-    rows[present, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=1).T / (QUANTUM * QUANTUM)
-    magnitude = squares[0] + squares[1]
-    magnitude += squares[2]
-    np.sqrt(magnitude, out=magnitude)
-    rows[present, MAXM] = np.maximum.reduceat(magnitude, starts) / QUANTUM
-    np.rint(magnitude, out=magnitude)  # integers below 2**16: exact sums in any order
-    rows[present, SM] = np.add.reduceat(magnitude, starts) / QUANTUM
+    scratch = scratch if scratch is not None else Scratch()
+    begin, total = 0, len(t)
+    while begin < total:
+        end = _block_end(t, begin)
+        _add_block_rows(rows, first, t[begin:end], xyz[begin:end], scratch)
+        begin = end
     return rows
 
 
+def _block_end(t: np.ndarray, begin: int) -> int:
+    """End of the block from ``begin``: about ``BLOCK_SAMPLES`` later, at the first sample of a second."""
+    end = begin + BLOCK_SAMPLES
+    if end >= len(t):
+        return len(t)
+    # Seconds are non-decreasing, so a whole second partitions the samples (the order within it is free).
+    cut = begin + int(np.searchsorted(t[begin:end], np.floor(t[end])))
+    if cut > begin:
+        return cut
+    return begin + int(np.searchsorted(t[begin:], np.floor(t[begin]) + 1.0))  # one second, longer than a block
+
+
+def _add_block_rows(rows: np.ndarray, first: int, t: np.ndarray, xyz: np.ndarray, scratch: Scratch) -> None:
+    """Fill the rows of the seconds in one block of whole seconds (searched within the block: cached)."""
+    low, high = int(np.floor(t[0])), int(np.floor(t[-1]))
+    edges = np.searchsorted(t, np.arange(low, high + 2, dtype=np.float64))
+    counts = np.diff(edges)
+    present = np.flatnonzero(counts)
+    starts = edges[present]
+    at = present + (low - first)
+    q, squares = _quantised_axes(xyz, scratch)
+    magnitude = scratch.magnitude(len(xyz))
+    n = counts[present]
+    # float32 adds integers below 2**24 exactly: |k| <= 2**15 times at most 256 samples in a second.
+    accumulate = np.float32 if n.max() <= 256 else np.float64
+    rows[at, N] = n
+    rows[at, SX : SZ + 1] = np.add.reduceat(q, starts, axis=1, dtype=accumulate).T / QUANTUM
+    rows[at, SXX : SZZ + 1] = np.add.reduceat(squares, starts, axis=1).T / (QUANTUM * QUANTUM)
+    np.add(squares[0], squares[1], out=magnitude)
+    magnitude += squares[2]
+    np.sqrt(magnitude, out=magnitude)
+    rows[at, MAXM] = np.maximum.reduceat(magnitude, starts) / QUANTUM
+    np.rint(magnitude, out=magnitude)  # integers below 2**16: exact sums in any order
+    rows[at, SM] = np.add.reduceat(magnitude, starts) / QUANTUM
+
+
 class Scratch:
-    """Work arrays reused from chunk to chunk: fresh multi-megabyte arrays per chunk cost page faults."""
+    """Work arrays reused from block to block: fresh arrays per block cost allocations and page faults."""
 
     def __init__(self) -> None:
-        self.q = np.empty((3, 0), np.float32)
-        self.squares = np.empty((3, 0), np.float64)
+        self.q = np.empty((3, BLOCK_SAMPLES), np.float32)
+        self.squares = np.empty((3, BLOCK_SAMPLES), np.float64)
+        self._magnitude = np.empty(BLOCK_SAMPLES, np.float64)
 
     def arrays(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.q.shape[1] < n:
-            self.q = np.empty((3, n), np.float32)
-            self.squares = np.empty((3, n), np.float64)
+        if self.q.shape[1] < n:  # a second longer than a block (rare): fresh arrays, not kept
+            return np.empty((3, n), np.float32), np.empty((3, n), np.float64)
         return self.q[:, :n], self.squares[:, :n]
+
+    def magnitude(self, n: int) -> np.ndarray:
+        return self._magnitude[:n] if n <= len(self._magnitude) else np.empty(n, np.float64)
 
 
 def _quantised_axes(xyz: np.ndarray, scratch: Scratch | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -152,15 +186,19 @@ class SecondAccumulator:
             self._unchecked_t.append(t.copy())
             self._unchecked_xyz.append(xyz.copy())
             return open_second, _NO_ROWS
+        checked = chunk.checked
         if self._unchecked_t:
             t = np.concatenate([*self._unchecked_t, t])
             xyz = np.concatenate([*self._unchecked_xyz, xyz])
             self._unchecked_t, self._unchecked_xyz = [], []
-        return self._push_checked(t, xyz)
+            checked = False
+        return self._push_checked(t, xyz, checked)
 
-    def _push_checked(self, t: np.ndarray, xyz: np.ndarray) -> tuple[int, np.ndarray]:
+    def _push_checked(self, t: np.ndarray, xyz: np.ndarray, checked: bool = False) -> tuple[int, np.ndarray]:
+        """``checked``: the reader has already found the samples finite and in time order (one pass
+        over a recording, not two: ``SampleChunk.checked``)."""
         empty = _NO_ROWS
-        if not (math.isfinite(t.sum()) and math.isfinite(xyz.sum())):  # cheap test; exact one below
+        if not checked and not (math.isfinite(t.sum()) and math.isfinite(xyz.sum())):  # cheap; exact below
             # A NaN would poison every running sum downstream; such samples are dropped and counted.
             finite = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
             self.dropped += int((~finite).sum())
@@ -168,11 +206,13 @@ class SecondAccumulator:
             if not len(t):
                 return (self._open_second or 0), empty
         open_second = self._open_second
-        if open_second is not None and t.min() >= open_second and t.max() < open_second + 1:
+        ordered = checked or _sorted(t)
+        low, high = (t[0], t[-1]) if ordered else (t.min(), t.max())
+        if open_second is not None and low >= open_second and high < open_second + 1:
             self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
             self._pending_xyz.append(xyz.copy())
             return open_second, empty
-        if not (_sorted(t) and (open_second is None or math.floor(t[0]) >= open_second)):
+        if not (ordered and (open_second is None or math.floor(t[0]) >= open_second)):
             t, xyz = self._drop_backwards(t, xyz)
             if not len(t):
                 return (self._open_second or 0), empty

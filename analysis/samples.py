@@ -22,6 +22,9 @@ class SampleChunk:
 
     t: np.ndarray
     xyz: np.ndarray
+    #: The producer has checked that every value is finite and the timestamps never decrease (a
+    #: recording reader that validated the block), so the classifier need not test it again.
+    checked: bool = False
 
     def __post_init__(self) -> None:
         t = np.ascontiguousarray(self.t, dtype=np.float64).reshape(-1)
@@ -50,7 +53,7 @@ class SampleChunk:
         return cls(np.concatenate([c.t for c in parts]), np.concatenate([c.xyz for c in parts]))
 
     def slice(self, start: int, stop: int) -> SampleChunk:
-        return SampleChunk(self.t[start:stop], self.xyz[start:stop])
+        return SampleChunk(self.t[start:stop], self.xyz[start:stop], self.checked)
 
     def split(self, size: int) -> list[SampleChunk]:
         """Cut into chunks of at most ``size`` samples (the shape BLE packets give the live path)."""

@@ -82,8 +82,9 @@ class _NpzBlockChecker:
                 self.unit = recognise_unit(xyz)
                 if self.unit.message:
                     logger.warning("%s: %s", self.path, self.unit.message)
-            xyz = self.unit.to_g(xyz)
-        return SampleChunk(t, xyz)
+            xyz = self.unit.to_g(xyz)  # a factor of at most 1: finite values stay finite
+        # Checked here (finite, in time order), so the classifier skips its own test of the same.
+        return SampleChunk(t, xyz, checked=True)
 
     def _precise(self, t: np.ndarray, xyz: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
         """Drop (or raise on) non-finite samples and samples going back in time, naming each."""

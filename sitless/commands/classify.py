@@ -94,9 +94,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `sitless classify --help` must not wait for numpy and the classifier.
     from sitless.analysis.classify import ClassifierSettings, StreamingClassifier
-    from sitless.analysis.postures import PostureSeconds
     from sitless.config import ConfigError, load_config
     from sitless.firmware_bridge.recordings import RecordingError, iter_recording
+    from sitless.overlap import ahead
     from sitless.posture_csv import write_posture_csv, write_posture_parquet
 
     try:
@@ -133,22 +133,18 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(size, per_byte) if show_progress else None
 
     classifier = StreamingClassifier(settings, calibration)
-    parts: list[PostureSeconds] = []
     started = time.monotonic()
     try:
         # reuse_buffers: the classifier copies the little it keeps (the open second), so every chunk
-        # can be read into the same arrays (no page faults for fresh memory on each chunk).
-        for chunk in iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=True, unit=args.unit):
-            parts.append(classifier.feed(chunk))
-            if progress:
-                progress.advance(len(chunk))
-        parts.append(classifier.flush())
+        # can be read into the same arrays (no page faults for fresh memory on each chunk). feed_all
+        # reads and sums on a second thread while it labels (two cores).
+        chunks = iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=True, unit=args.unit)
+        series = classifier.feed_all(chunks, progress.advance if progress else None, ahead)
     except RecordingError as error:
         raise CommandError(str(error)) from None
     finally:
         if progress:
             progress.close()
-    series = PostureSeconds.concat(parts)
     if not len(series):
         raise CommandError(f"{args.input}: no samples")
     try:

@@ -23,6 +23,23 @@ def test_the_one_second_smoothing_vote_is_the_array_vote(values):
     np.testing.assert_array_equal(few, many)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from([*range(len(Posture)), _ABSENT]), min_size=LOOKBACK_S, max_size=LOOKBACK_S),
+    st.lists(st.sampled_from(range(len(Posture))), min_size=LOOKAHEAD_S + 1, max_size=60),
+    st.booleans(),
+)
+def test_the_batch_vote_is_the_one_second_vote_on_labels_as_the_classifier_makes_them(history, raw, flush):
+    """Raw labels are never the padding code; the history before the first second and the look-ahead
+    after the last (at flush) are."""
+    window = np.array(history + raw + ([_ABSENT] * LOOKAHEAD_S if flush else []), np.int8)
+    ready = len(window) - LOOKBACK_S - LOOKAHEAD_S
+    labels = window[LOOKBACK_S:]
+    np.testing.assert_array_equal(
+        _ModeSmoother._vote_many(window, labels, ready), _ModeSmoother._vote_few(window, ready)
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 300), st.integers(0, 2**32 - 1))
 def test_the_one_second_row_is_the_row_of_many_seconds(n, seed):
