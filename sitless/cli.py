@@ -114,7 +114,13 @@ def configure_logging(verbose: int) -> None:
         logging.getLogger("sitless").setLevel(logging.DEBUG)
 
 
+#: sitless does no linear algebra worth BLAS threads, and OpenBLAS starts one per core when numpy is
+#: imported (a third of numpy's import time here). A user's own setting wins.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault(*BLAS_THREADS)  # before any command imports numpy
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(argv), lazy=True)
     args = parser.parse_args(argv)

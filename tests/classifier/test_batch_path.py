@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sitless.analysis import classify as classify_module
 from sitless.analysis import features as F
 from sitless.analysis.classify import StreamingClassifier, classify
 from sitless.analysis.postures import PostureSeconds
@@ -32,8 +33,11 @@ def _feed_one_by_one(chunks) -> tuple[np.ndarray, int, int]:
     return series.codes, series.start, classifier.dropped_samples
 
 
-def test_feed_all_gives_the_labels_of_feeding_chunk_by_chunk():
-    """Gaps, lost packets, a desk spell and a re-mount (the streaming test's recording), cut unevenly."""
+@pytest.mark.parametrize("batch_seconds", [7, 50, classify_module.LABEL_BATCH_S])
+def test_feed_all_gives_the_labels_of_feeding_chunk_by_chunk(batch_seconds, monkeypatch):
+    """Gaps, lost packets, a desk spell and a re-mount (the streaming test's recording), cut unevenly and
+    labelled in batches of seconds that span several chunks or end inside one."""
+    monkeypatch.setattr(classify_module, "LABEL_BATCH_S", batch_seconds)
     cuts, position, sizes = [], 0, [997, 13, 4000, 1, 250]
     while position < len(RECORDING):
         size = sizes[len(cuts) % len(sizes)]
@@ -45,7 +49,7 @@ def test_feed_all_gives_the_labels_of_feeding_chunk_by_chunk():
     codes, start, dropped = _feed_one_by_one(cuts)
     assert series.start == start
     np.testing.assert_array_equal(series.codes, codes)
-    assert sum(counted) == len(RECORDING) and len(counted) == len(cuts)
+    assert sum(counted) == len(RECORDING)  # every sample, in batches of seconds (not per chunk)
     assert classifier.dropped_samples == dropped
 
 
