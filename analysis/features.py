@@ -67,7 +67,8 @@ def _block_end(t: np.ndarray, begin: int) -> int:
     cut = begin + int(np.searchsorted(t[begin:end], np.floor(t[end])))
     if cut > begin:
         return cut
-    return begin + int(np.searchsorted(t[begin:], np.floor(t[begin]) + 1.0))  # one second, longer than a block
+    # One second longer than a block: it is its own block.
+    return begin + int(np.searchsorted(t[begin:], np.floor(t[begin]) + 1.0))
 
 
 def _add_block_rows(rows: np.ndarray, first: int, t: np.ndarray, xyz: np.ndarray, scratch: Scratch) -> None:

@@ -63,13 +63,15 @@ def iter_recording(
     *,
     on_error: str = "raise",
     problems: list[RecordingError] | None = None,
-    reuse_buffers: bool = False,
+    reuse_buffers: bool | int = False,
     unit: str = "auto",
 ) -> Iterator[SampleChunk]:
     """Chunks of at most ``chunk_samples`` samples, in file order (bounded memory).
 
     ``reuse_buffers=True`` lets a reader fill the same arrays for every chunk (a chunk is then valid only
-    until the next is asked for): for consumers that copy what they keep, such as the classifier.
+    until the next is asked for): for consumers that copy what they keep, such as the classifier. A
+    number N: N sets of arrays in turn (valid until N more chunks are asked for), for a reader that
+    runs ahead of its consumer on another thread.
     ``unit``: "auto" recognises g, m/s^2 or milli-g from gravity and converts to g with a log line
     (``sitless.firmware_bridge.units``); "g", "m/s^2" or "milli-g" say it instead.
     """

@@ -163,14 +163,16 @@ def iter_npz(
     chunk_samples: int,
     on_error: str,
     problems,
-    reuse_buffers: bool = False,
+    reuse_buffers: bool | int = False,
     unit: UnitGuess | None = None,
 ) -> Iterator[SampleChunk]:
     """Stream the ``t`` and ``xyz`` arrays of an NPZ chunk by chunk (bounded memory, also compressed).
 
     ``reuse_buffers``: read every block into the same two arrays, so a chunk is only valid until the next
     one is asked for (for a consumer that copies what it keeps, like the classifier). Fresh arrays for
-    each block cost the kernel's page faults on every one: 0.35 s of the 1.2-s budget for a week.
+    each block cost the kernel's page faults on every one: 0.35 s of the 1.2-s budget for a week. A
+    number N instead of True: N pairs of arrays used in turn, so a chunk stays valid until N more are
+    asked for (a reader running ahead of its consumer on another thread holds some of them).
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -213,16 +215,18 @@ def iter_npz(
             checker = _NpzBlockChecker(path, on_error, problems, unit)
             count, offset = t_shape[0], 0
             size = min(chunk_samples, count)
-            t_buffer = np.empty(size, t_dtype) if reuse_buffers else None
-            xyz_buffer = np.empty((size, 3), x_dtype) if reuse_buffers and not x_fortran else None
+            turns = int(reuse_buffers)  # 0: fresh arrays for every block
+            t_buffers = [np.empty(size, t_dtype) for _ in range(turns)]
+            xyz_buffers = [np.empty((size, 3), x_dtype) for _ in range(0 if x_fortran else turns)]
             while offset < count:
+                turn = offset // chunk_samples % turns if turns else 0
                 size = min(chunk_samples, count - offset)
-                t_block = np.empty(size, t_dtype) if t_buffer is None else t_buffer[:size]
+                t_block = t_buffers[turn][:size] if t_buffers else np.empty(size, t_dtype)
                 t = _read_block(t_stream, t_block, path, "t")
                 if x_fortran:
                     xyz = xyz_all[offset : offset + size]
                 else:
-                    xyz_block = np.empty((size, 3), x_dtype) if xyz_buffer is None else xyz_buffer[:size]
+                    xyz_block = xyz_buffers[turn][:size] if xyz_buffers else np.empty((size, 3), x_dtype)
                     xyz = _read_block(x_stream, xyz_block, path, "xyz")
                 chunk = checker.check(t, xyz, offset)
                 offset += size

@@ -49,6 +49,9 @@ examples:
 
 #: Samples per chunk read from the file: bounded memory whatever the recording's length.
 CHUNK_SAMPLES = 1 << 18
+#: Chunks read and checked ahead on their own thread while the chunk before is summed. A reader that
+#: reuses its buffers then needs a set per chunk in flight: summed, waiting, being read.
+READ_AHEAD = 1
 #: Show a progress bar for inputs larger than this (bytes).
 PROGRESS_MIN_BYTES = 20 << 20
 
@@ -135,11 +138,15 @@ def run(args: argparse.Namespace) -> int:
     classifier = StreamingClassifier(settings, calibration)
     started = time.monotonic()
     try:
-        # reuse_buffers: the classifier copies the little it keeps (the open second), so every chunk
-        # can be read into the same arrays (no page faults for fresh memory on each chunk). feed_all
-        # reads and sums on a second thread while it labels (two cores).
-        chunks = iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=True, unit=args.unit)
-        series = classifier.feed_all(chunks, progress.advance if progress else None, ahead)
+        # reuse_buffers: the classifier copies the little it keeps (the open second), so the chunks
+        # can be read into the same few arrays (no page faults for fresh memory on each chunk). Three
+        # stages on three threads: reading and checking, summing per second, labelling (two cores
+        # here, four on a Raspberry Pi; NumPy and file reads release the GIL).
+        buffers = READ_AHEAD + 2
+        chunks = iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=buffers, unit=args.unit)
+        series = classifier.feed_all(
+            ahead(chunks, READ_AHEAD), progress.advance if progress else None, ahead
+        )
     except RecordingError as error:
         raise CommandError(str(error)) from None
     finally:

@@ -68,13 +68,29 @@ def test_feed_all_drops_what_feed_drops():
 
 
 def test_feed_all_of_an_npz_read_into_reused_buffers_gives_the_labels_of_classify(tmp_path):
+    """As ``sitless classify`` runs it: read ahead on one thread into three sets of buffers used in
+    turn, summed on another, labelled on this one."""
     day = simulated(hours=1.0, rate_hz=25.0, seed=5).samples
     path = tmp_path / "day.npz"
     write_recording(path, day)
-    series = StreamingClassifier().feed_all(iter_recording(path, 4096, reuse_buffers=True), ahead=ahead)
     plain = classify(day)
-    assert series.start == plain.start
-    np.testing.assert_array_equal(series.codes, plain.codes)
+    for buffers, read_ahead in ((True, 0), (3, 1)):
+        chunks = iter_recording(path, 4096, reuse_buffers=buffers)
+        chunks = ahead(chunks, read_ahead) if read_ahead else chunks
+        series = StreamingClassifier().feed_all(chunks, ahead=ahead)
+        assert series.start == plain.start
+        np.testing.assert_array_equal(series.codes, plain.codes)
+
+
+def test_a_chunk_read_into_buffers_used_in_turn_stays_valid_until_that_many_more_are_read(tmp_path):
+    day = simulated(hours=0.25, rate_hz=25.0, seed=5).samples
+    path = tmp_path / "day.npz"
+    write_recording(path, day)
+    chunks = iter_recording(path, 1000, reuse_buffers=3)
+    held = [next(chunks) for _ in range(3)]
+    np.testing.assert_array_equal(np.concatenate([chunk.t for chunk in held]), day.t[:3000])
+    next(chunks)  # the fourth is read into the first one's buffers
+    np.testing.assert_array_equal(held[0].t, day.t[3000:4000])
 
 
 def test_a_bad_sample_stops_feed_all_with_the_readers_error(tmp_path):
