@@ -88,6 +88,7 @@ class StreamingClassifier:
         chunks: Iterable[SampleChunk],
         progress: Callable[[int], None] | None = None,
         ahead: Callable[[Iterator[_Sums]], Iterable[_Sums]] | None = None,
+        emitted: Callable[[PostureSeconds], None] | None = None,
     ) -> PostureSeconds:
         """Feed every chunk, then flush: the labels ``feed`` and ``flush`` give.
 
@@ -95,15 +96,20 @@ class StreamingClassifier:
         stage keeps its own state and only the rows pass between them, in order, so ``ahead`` (from the
         application, e.g. ``sitless.overlap.ahead``) may run the first stage on another thread, a chunk
         ahead of the second: two cores then share the work. ``progress`` gets each chunk's sample count
-        once its seconds are labelled. Chunks may reuse their buffers: the rows are new arrays."""
+        once its seconds are labelled, ``emitted`` each part of the result as it becomes final (to write
+        it while the next is summed). Chunks may reuse their buffers: the rows are new arrays."""
         sums_of = self._sums_of(chunks)
         parts: list[PostureSeconds] = []
         for first, sums, samples in sums_of if ahead is None else ahead(sums_of):
             if len(sums):
                 parts.append(self._smoother.push(first, self._labeller.label(first, sums)))
+                if emitted is not None:
+                    emitted(parts[-1])
             if progress is not None:
                 progress(samples)
         parts.append(self.flush())
+        if emitted is not None:
+            emitted(parts[-1])
         return PostureSeconds.concat(parts)
 
     def _sums_of(self, chunks: Iterable[SampleChunk]) -> Iterator[_Sums]:

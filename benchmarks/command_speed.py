@@ -37,10 +37,12 @@ sys.path.insert(0, str(ROOT))
 RATE_HZ = 50.0
 WEEK_S = 7 * 86400
 SIZES = {"1 h": 1.0, "1 day": 24.0, "1 week": 168.0, "4 weeks": 672.0}
+#: Inputs: NPZ, CSV with epoch, ISO-8601 ``Z`` and ``+01:00`` timestamps (``--formats`` picks some).
+FORMATS = ("npz", "csv", "iso", "offset")
 
 
 # ---- inputs ------------------------------------------------------------------------------------
-def make_inputs(folder: Path, max_hours: float) -> dict[str, Path]:
+def make_inputs(folder: Path, max_hours: float, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """week.npz (simulated), then every size and format derived from it (made once, reused)."""
     folder.mkdir(parents=True, exist_ok=True)
     week = folder / "week.npz"
@@ -52,13 +54,13 @@ def make_inputs(folder: Path, max_hours: float) -> dict[str, Path]:
             continue
         stem = label.replace(" ", "")
         for kind, suffix, iso in (("npz", ".npz", None), ("csv", ".csv", False), ("iso", "-iso.csv", "Z")):
-            if kind == "iso" and hours != 168.0:
+            if kind not in formats or (kind == "iso" and hours != 168.0):
                 continue  # ISO is measured on the week only
             path = folder / f"{stem}{suffix}"
             if not path.exists():
                 worker("derive", [str(week), str(path), str(hours), str(iso)])
             made[f"{kind} {label}"] = path
-        if hours == 168.0:
+        if hours == 168.0 and "offset" in formats:
             offset = folder / "1week-offset.csv"
             if not offset.exists():
                 worker("derive", [str(week), str(offset), str(hours), "+01:00"])
@@ -195,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each sitless command (median)")
     parser.add_argument("--max-weeks", type=float, default=4.0, help="largest input of the scale table")
     parser.add_argument("--no-peer", action="store_true", help="skip acti-motus (a minute or more)")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help="inputs to measure, comma-separated from npz,csv,iso,offset (default: all)",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -203,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="sitless-command-") as tmp:
         folder = args.data_dir or Path(tmp)
-        inputs = make_inputs(folder, args.max_weeks * 168.0)
+        args.formats = tuple(name for name in args.formats.split(",") if name)
+        unknown = set(args.formats) - set(FORMATS)
+        if unknown:
+            parser.error(f"unknown --formats {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
+        inputs = make_inputs(folder, args.max_weeks * 168.0, args.formats)
         scratch = Path(tmp) / "out"
         scratch.mkdir()
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; inputs in {folder}")

@@ -8,10 +8,12 @@ must be whole seconds in increasing order; a missing second becomes ``unknown`` 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +64,34 @@ def format_posture_rows(series: PostureSeconds) -> bytes:
 
 def write_posture_csv(path: os.PathLike | str, series: PostureSeconds) -> None:
     """Write one row per second (mode 0600, via a temporary file renamed into place)."""
+    with posture_csv_writer(path) as write:
+        for offset in range(0, len(series), 1 << 18):
+            write(PostureSeconds(series.start + offset, series.codes[offset : offset + (1 << 18)]))
+
+
+@contextlib.contextmanager
+def posture_csv_writer(path: os.PathLike | str) -> Iterator[Callable[[PostureSeconds], None]]:
+    """A function that writes the rows of consecutive series as they come (a hole between two becomes
+    ``unknown`` rows, as in ``PostureSeconds.concat``); the file lands at ``path`` (mode 0600) only when
+    the block completes, and not at all if it raises. ``sitless classify`` writes each batch of seconds
+    while the next is being summed, so the output costs no time of its own."""
     with private_output(path) as handle:
         handle.write((HEADER + "\n").encode())
-        for offset in range(0, len(series), 1 << 18):
-            piece = PostureSeconds(series.start + offset, series.codes[offset : offset + (1 << 18)])
-            handle.write(format_posture_rows(piece))
+        following: int | None = None
+
+        def write(part: PostureSeconds) -> None:
+            nonlocal following
+            if not len(part):
+                return
+            if following is not None and part.start != following:
+                if part.start < following:
+                    raise ValueError(f"posture rows overlap at second {part.start} (expected >= {following})")
+                hole = np.full(part.start - following, Posture.UNKNOWN, np.int8)
+                handle.write(format_posture_rows(PostureSeconds(following, hole)))
+            handle.write(format_posture_rows(part))
+            following = part.end
+
+        yield write
 
 
 def write_posture_parquet(path: os.PathLike | str, series: PostureSeconds) -> None:

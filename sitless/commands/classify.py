@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from sitless.config import ConfigError, load_config
     from sitless.firmware_bridge.recordings import RecordingError, iter_recording
     from sitless.overlap import ahead
-    from sitless.posture_csv import write_posture_csv, write_posture_parquet
+    from sitless.posture_csv import posture_csv_writer, write_posture_parquet
 
     try:
         settings = load_config(args.config).section("classifier", ClassifierSettings)
@@ -137,28 +138,31 @@ def run(args: argparse.Namespace) -> int:
 
     classifier = StreamingClassifier(settings, calibration)
     started = time.monotonic()
+    parquet = args.out.suffix.lower() == ".parquet"
     try:
-        # reuse_buffers: the classifier copies the little it keeps (the open second), so the chunks
-        # can be read into the same few arrays (no page faults for fresh memory on each chunk). Three
-        # stages on three threads: reading and checking, summing per second, labelling (two cores
-        # here, four on a Raspberry Pi; NumPy and file reads release the GIL).
-        buffers = READ_AHEAD + 2
-        chunks = iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=buffers, unit=args.unit)
-        series = classifier.feed_all(
-            ahead(chunks, READ_AHEAD), progress.advance if progress else None, ahead
-        )
-    except RecordingError as error:
-        raise CommandError(str(error)) from None
-    finally:
-        if progress:
-            progress.close()
-    if not len(series):
-        raise CommandError(f"{args.input}: no samples")
-    try:
-        if args.out.suffix.lower() == ".parquet":
-            write_posture_parquet(args.out, series)
-        else:
-            write_posture_csv(args.out, series)
+        with contextlib.ExitStack() as output:
+            # CSV rows are written as the seconds become final, while the next chunk is summed; the file
+            # lands at --out only if everything succeeds.
+            emitted = None if parquet else output.enter_context(posture_csv_writer(args.out))
+            try:
+                # reuse_buffers: the classifier copies the little it keeps (the open second), so the
+                # chunks can be read into the same few arrays (no page faults for fresh memory on each
+                # chunk). Three stages on three threads: reading and checking, summing per second,
+                # labelling (two cores here, four on a Raspberry Pi; NumPy and file reads release the GIL).
+                buffers = READ_AHEAD + 2
+                chunks = iter_recording(args.input, CHUNK_SAMPLES, reuse_buffers=buffers, unit=args.unit)
+                series = classifier.feed_all(
+                    ahead(chunks, READ_AHEAD), progress.advance if progress else None, ahead, emitted
+                )
+            except RecordingError as error:
+                raise CommandError(str(error)) from None
+            finally:
+                if progress:
+                    progress.close()
+            if not len(series):
+                raise CommandError(f"{args.input}: no samples")
+            if parquet:
+                write_posture_parquet(args.out, series)
     except ImportError:
         raise CommandError(f"{args.out}: Parquet needs pyarrow (pip install pyarrow); or write .csv") from None
     except OSError as error:

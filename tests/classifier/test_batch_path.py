@@ -190,3 +190,19 @@ def test_the_npz_reader_marks_its_chunks_checked_and_the_rows_are_the_same(tmp_p
         b_first, b_rows = tested.push(SampleChunk(chunk.t, chunk.xyz))
         assert a_first == b_first
         np.testing.assert_array_equal(a_rows, b_rows)
+
+
+def test_a_recording_that_fails_half_way_leaves_no_postures_file(tmp_path, private_data_dir, capsys):
+    """The rows are written while the recording is classified, but land at --out only at the end."""
+    from sitless.cli import main
+
+    day = simulated(hours=0.5, rate_hz=25.0, seed=5).samples
+    t = day.t.copy()
+    t[30_000] = np.nan
+    path = tmp_path / "bad.npz"
+    np.savez(path, t=t, xyz=day.xyz)
+    out = tmp_path / "out" / "postures.csv"
+    out.parent.mkdir()
+    assert main(["classify", str(path), "--out", str(out)]) == 2
+    assert "sample 30000 is not finite" in capsys.readouterr().err
+    assert list(out.parent.iterdir()) == []

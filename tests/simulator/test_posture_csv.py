@@ -52,3 +52,21 @@ def test_errors_name_the_line(tmp_path, rows: str, line: int, fragment: str) -> 
         read_posture_csv(path)
     assert f"{path} line {line}:" in str(raised.value)
     assert fragment in str(raised.value)
+
+
+def test_rows_written_as_they_come_fill_a_hole_with_unknown_and_land_only_when_done(tmp_path) -> None:
+    from sitless.posture_csv import posture_csv_writer
+
+    path = tmp_path / "p.csv"
+    with posture_csv_writer(path) as write:
+        write(PostureSeconds(MONDAY_8, np.array([2, 2], np.int8)))
+        write(PostureSeconds.empty(MONDAY_8 + 2))
+        write(PostureSeconds(MONDAY_8 + 4, np.array([3], np.int8)))
+        assert not path.exists()  # not under its name until the writer completes
+    series = read_posture_csv(path)
+    assert series.start == MONDAY_8
+    assert series.codes.tolist() == [Posture.SITTING] * 2 + [Posture.UNKNOWN] * 2 + [Posture.STANDING]
+    with pytest.raises(ValueError, match="overlap"), posture_csv_writer(tmp_path / "q.csv") as write:
+        write(PostureSeconds(MONDAY_8, np.array([2, 2], np.int8)))
+        write(PostureSeconds(MONDAY_8 + 1, np.array([3], np.int8)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]  # nothing left of q.csv
