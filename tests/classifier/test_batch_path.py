@@ -206,3 +206,4 @@ def test_a_recording_that_fails_half_way_leaves_no_postures_file(tmp_path, priva
     assert main(["classify", str(path), "--out", str(out)]) == 2
     assert "sample 30000 is not finite" in capsys.readouterr().err
     assert list(out.parent.iterdir()) == []
+    assert not [thread for thread in threading.enumerate() if thread.name == "sitless-ahead"]
