@@ -256,6 +256,7 @@ def report_week(inputs: dict[str, Path], scratch: Path, args) -> str:
         if path is None:
             continue
         ours, peers = [], []
+        load_before = os.getloadavg()[0]
         for _ in range(args.repeats):
             ours.append(classify(path, out))
             if kind != "npz":
@@ -269,11 +270,7 @@ def report_week(inputs: dict[str, Path], scratch: Path, args) -> str:
                 else "acti-motus skipped"
             )
         else:
-            pandas_wall = median_of(peers, "wall_s")
-            peer_text = (
-                f"pandas reads+parses {pandas_wall:.2f} s, {median_of(peers, 'peak_mb'):.0f} MB, "
-                f"{median_of(peers, 'cpu_s'):.1f} s CPU (sitless/pandas {median_of(ours, 'wall_s') / pandas_wall:.2f}x)"
-            )
+            peer_text = pandas_text(ours, peers, load_before)
         size = path.stat().st_size / 1e6
         wall = median_of(ours, "wall_s")
         print(
@@ -282,6 +279,20 @@ def report_week(inputs: dict[str, Path], scratch: Path, args) -> str:
         )
         rows.append(f"{label} {wall:.2f} s")
     return "; ".join(rows)
+
+
+def pandas_text(ours: list[dict], peers: list[dict], load_before: float) -> str:
+    """The CSV rows' peer column: pandas' figures, the wall-time ratio (the target) and the CPU ratio,
+    which moves less with the load of a shared machine, and the load average over the row. sitless
+    parses on one thread per core while it classifies; on a busy machine those cores are taken."""
+    pandas_wall = median_of(peers, "wall_s")
+    wall_ratio = median_of(ours, "wall_s") / pandas_wall
+    cpu_ratio = median_of(ours, "cpu_s") / median_of(peers, "cpu_s")
+    return (
+        f"pandas reads+parses {pandas_wall:.2f} s, {median_of(peers, 'peak_mb'):.0f} MB, "
+        f"{median_of(peers, 'cpu_s'):.1f} s CPU (sitless/pandas wall {wall_ratio:.2f}x, CPU {cpu_ratio:.2f}x; "
+        f"load {load_before:.1f}-{os.getloadavg()[0]:.1f})"
+    )
 
 
 def report_outputs(postures: Path, scratch: Path) -> None:
