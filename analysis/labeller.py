@@ -16,6 +16,11 @@ from sitless.analysis.reference import SegmentAccumulator, SlidingWindow, last_i
 from sitless.analysis.settings import ClassifierSettings
 
 _NO_UNITS = np.zeros((0, 3), np.int64)  # stands in for vectors when no second contributes
+# Posture codes as plain ints: numpy converts an IntEnum more slowly, once per second on the live path.
+_UNKNOWN, _NONWEAR, _SITTING, _STANDING, _WALKING, _LYING, _CYCLING = (
+    int(Posture.UNKNOWN), int(Posture.NONWEAR), int(Posture.SITTING), int(Posture.STANDING),
+    int(Posture.WALKING), int(Posture.LYING), int(Posture.CYCLING),
+)  # fmt: skip
 
 #: Fewest samples in the 2-s window for an SD to mean anything (12.5 Hz gives 25).
 MIN_SAMPLES_FOR_SD = 4
@@ -140,6 +145,50 @@ class SecondLabeller:
         before[resets] = False
         return before
 
+    def _cycling(
+        self,
+        first: int,
+        worn: np.ndarray,
+        moving: np.ndarray,
+        seated: np.ndarray,
+        steps: np.ndarray,
+        swinging_steps: np.ndarray,
+        cos_incl: np.ndarray,
+        reference_known: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pedalling, coasting and riding out of the saddle, per second (docs/classifier.md, Rules)."""
+        s = self.s
+        cycle_min = self._cos_cycle_min if reference_known.all() else self._cos_prior_cycle_min
+        if cycle_min != self._cos_cycle_min:  # guessed seconds: the axis's tolerance widens the margin
+            cycle_min = np.where(reference_known, self._cos_cycle_min, cycle_min)
+        cycling = (
+            moving
+            & (reference_known | ~swinging_steps)
+            & (cos_incl <= cycle_min)
+            & (cos_incl > self._cos_cycle_max)
+        )
+        # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a
+        # still second inclined like a thigh on a saddle (Acti4's 25 deg: standing thighs stay below it,
+        # real ones 99 % under 22 deg) after cycling (the latest moving second) is still cycling.
+        last_moving = last_index_where(worn & moving, first, self._last_moving)
+        last_cycling = last_index_where(worn & cycling, first, self._last_cycling)
+        self._last_moving, self._last_cycling = int(last_moving[-1]), int(last_cycling[-1])
+        coasting = (
+            worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
+        )
+        # Out of the saddle: a moving, upright thigh with no heel strike since at least ``ride_min_s``
+        # pedalling seconds (a ride, not a stray second) is still riding. Walking away starts with
+        # steps; of HuGaDB's riding seconds read as walking before this rule, 60 % had none.
+        stepped = worn & steps
+        last_step = last_index_where(stepped, first, self._last_step)
+        pedalled = self._pedalled + np.cumsum(worn & cycling, dtype=np.int64)
+        in_batch = last_step >= first
+        at_step = np.where(in_batch, pedalled[np.maximum(last_step - first, 0)], self._pedalled_at_step)
+        self._last_step, self._pedalled = int(last_step[-1]), int(pedalled[-1])
+        self._pedalled_at_step = int(at_step[-1])
+        riding = worn & moving & ~seated & ~steps & (pedalled - at_step >= s.ride_min_s)
+        return cycling, coasting, riding
+
     def label(self, first: int, sums: np.ndarray) -> np.ndarray:
         n_seconds = len(sums)
         if not n_seconds:
@@ -251,49 +300,27 @@ class SecondLabeller:
             lying = np.zeros(n_seconds, bool)
 
         # --- rules, in priority order -----------------------------------------------------------------
-        labels = np.full(n_seconds, Posture.STANDING, np.int8)
+        labels = np.full(n_seconds, _STANDING, np.int8)
         reference_known = learned | (self.calibration_up is not None)
-        cycle_min = self._cos_cycle_min if reference_known.all() else self._cos_prior_cycle_min
-        if cycle_min != self._cos_cycle_min:  # guessed seconds: the axis's tolerance widens the margin
-            cycle_min = np.where(reference_known, self._cos_cycle_min, cycle_min)
-        cycling = (
-            moving
-            & (reference_known | ~swinging_steps)
-            & (cos_incl <= cycle_min)
-            & (cos_incl > self._cos_cycle_max)
-        )
-        # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a
-        # still second inclined like a thigh on a saddle (Acti4's 25 deg: standing thighs stay below it,
-        # real ones 99 % under 22 deg) after cycling (the latest moving second) is still cycling.
-        last_moving = last_index_where(worn & moving, first, self._last_moving)
-        last_cycling = last_index_where(worn & cycling, first, self._last_cycling)
-        self._last_moving, self._last_cycling = int(last_moving[-1]), int(last_cycling[-1])
-        coasting = (
-            worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
-        )
-        # Out of the saddle: a moving, upright thigh with no heel strike since at least ``ride_min_s``
-        # pedalling seconds (a ride, not a stray second) is still riding. Walking away starts with
-        # steps; of HuGaDB's riding seconds read as walking before this rule, 60 % had none.
-        stepped = worn & steps
-        last_step = last_index_where(stepped, first, self._last_step)
-        pedalled = self._pedalled + np.cumsum(worn & cycling, dtype=np.int64)
-        in_batch = last_step >= first
-        at_step = np.where(in_batch, pedalled[np.maximum(last_step - first, 0)], self._pedalled_at_step)
-        self._last_step, self._pedalled = int(last_step[-1]), int(pedalled[-1])
-        self._pedalled_at_step = int(at_step[-1])
-        riding = worn & moving & ~seated & ~steps & (pedalled - at_step >= s.ride_min_s)
-        labels[seated] = Posture.SITTING
-        labels[seated & lying] = Posture.LYING
-        labels[moving & ~seated] = Posture.WALKING
-        labels[cycling | coasting | riding] = Posture.CYCLING
+        if moving.any():
+            cycling, coasting, riding = self._cycling(
+                first, worn, moving, seated, steps, swinging_steps, cos_incl, reference_known
+            )
+        else:  # nothing moves: no pedalling, no step, and the latest moving second is the carried one
+            cycling = riding = np.zeros(n_seconds, bool)
+            coasting = worn & ~seated & (cos_incl <= self._cos_coast_min)
+            if self._last_cycling != self._last_moving:
+                coasting[:] = False
+        labels[seated] = _SITTING
+        labels[seated & lying] = _LYING
+        labels[moving & ~seated] = _WALKING
+        labels[cycling | coasting | riding] = _CYCLING
         # Before a reference is known, steps are the better evidence of walking than the guessed angle:
         # swinging steps whatever the angle says, and any steps where the guess says "seated".
         guessed = ~reference_known
-        labels[guessed & ((swinging_steps & (cos_incl > self._cos_cycle_max)) | (steps & seated))] = (
-            Posture.WALKING
-        )
-        labels[nonwear] = Posture.NONWEAR
-        labels[~has_data] = Posture.UNKNOWN
+        labels[guessed & ((swinging_steps & (cos_incl > self._cos_cycle_max)) | (steps & seated))] = _WALKING
+        labels[nonwear] = _NONWEAR
+        labels[~has_data] = _UNKNOWN
         return labels
 
 

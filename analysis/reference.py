@@ -43,6 +43,7 @@ class SlidingWindow:
 
     def __post_init__(self) -> None:
         self.recent = np.zeros((0, self.dims), np.int64)
+        self._total = np.zeros(self.dims, np.int64)  # sum of ``recent`` (integers: exact)
 
     def update(
         self, contributes: np.ndarray, vectors: np.ndarray, resets: np.ndarray
@@ -53,8 +54,7 @@ class SlidingWindow:
         Returns (sums, counts) per second."""
         carried = len(self.recent)
         if not contributes.any() and not resets.any():  # nothing changes (integer sums: same result)
-            total = self.recent.sum(axis=0)
-            return _rows_of(total, len(contributes)), np.full(len(contributes), carried, np.int64)
+            return _rows_of(self._total, len(contributes)), np.full(len(contributes), carried, np.int64)
         added = vectors[contributes] if len(vectors) else np.zeros((0, self.dims), np.int64)
         values = np.concatenate([self.recent, added])
         cumulative = np.zeros((len(values) + 1, self.dims), np.int64)
@@ -67,6 +67,7 @@ class SlidingWindow:
         counts = count_through - low
         if len(resets):
             self.recent = values[low[-1] : count_through[-1]].copy()
+            self._total = sums[-1].copy()  # the window through the last second is exactly ``recent``
         return sums, counts
 
 
