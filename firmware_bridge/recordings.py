@@ -24,14 +24,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sitless.analysis.samples import SampleChunk
 from sitless.firmware_bridge.private_files import private_output
-from sitless.firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows, iter_csv
 from sitless.firmware_bridge.recordings_native import NATIVE, iter_native, sniff_format
 from sitless.firmware_bridge.recordings_npz import iter_npz, write_npz
 from sitless.firmware_bridge.recordings_timestamps import RecordingError, parse_timestamp
 from sitless.firmware_bridge.units import given_unit
+
+if TYPE_CHECKING:  # imported on first use (__getattr__ below)
+    from sitless.firmware_bridge.recordings_csv import COLUMNS, HEADER, format_csv_rows
 
 __all__ = [
     "COLUMNS",
@@ -46,6 +49,18 @@ __all__ = [
 ]
 
 ON_ERROR = ("raise", "skip")
+
+#: Names of the CSV module offered here too. It is imported when first needed (its C parser, pyarrow,
+#: and its block machinery cost about 10 ms of start-up that an NPZ never needs).
+_FROM_CSV = frozenset({"COLUMNS", "HEADER", "format_csv_rows", "iter_csv"})
+
+
+def __getattr__(name: str):
+    if name in _FROM_CSV:
+        from sitless.firmware_bridge import recordings_csv
+
+        return getattr(recordings_csv, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _kind(path: Path) -> str:
@@ -83,6 +98,8 @@ def iter_recording(
     if kind in NATIVE:  # a device's own file is in its own calibrated unit: ``unit`` does not apply
         yield from iter_native(path, kind, max(1, int(chunk_samples)), on_error, problems)
     elif kind == "csv":
+        from sitless.firmware_bridge.recordings_csv import iter_csv
+
         yield from iter_csv(path, max(1, int(chunk_samples)), on_error, problems, known_unit)
     else:
         yield from iter_npz(path, max(1, int(chunk_samples)), on_error, problems, reuse_buffers, known_unit)
@@ -126,6 +143,8 @@ def write_recording(
     chunks: Iterable[SampleChunk] = [samples] if isinstance(samples, SampleChunk) else samples
     with private_output(path) as handle:
         if kind == "csv":
+            from sitless.firmware_bridge.recordings_csv import HEADER, format_csv_rows
+
             handle.write((HEADER + "\n").encode())
             for chunk in chunks:
                 for piece in chunk.split(1 << 18):
