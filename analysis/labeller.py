@@ -103,13 +103,12 @@ class SecondLabeller:
         thigh pod's x, Acti4's convention; a phone's y). Either way a thigh is never upside down, so
         the line is taken with the sign that points upwards."""
         n = len(learned)
-        if not self.s.reuse_reference_after_remount:
-            self._prior_up = None  # never carried: the long axis is the guess after every re-mount
-            learned = np.zeros(n, bool)
-        if learned.all():  # the fallback is not used; only the latest learned direction is kept
+        if not self.s.reuse_reference_after_remount:  # the long axis after every re-mount
+            prior = np.zeros((n, 3))
+        elif learned.all():  # the fallback is not used; only the latest learned direction is kept
             self._prior_up = up[-1].copy()
             return up
-        if learned.any():
+        elif learned.any():
             last = last_index_where(learned, first, -1)
             prior = np.empty((n, 3))
             prior[:] = self._prior_up if self._prior_up is not None else 0.0
@@ -136,9 +135,7 @@ class SecondLabeller:
         never falls until a reset)."""
         last_not_gait = last_index_where(~gait, first, self._last_not_step)
         teaches = gait & (seconds - last_not_gait >= first_run)
-        through = len(self._walks.recent) + np.cumsum(teaches, dtype=np.int64)
-        base = np.maximum.accumulate(np.where(resets, through - teaches, 0))
-        learned = through - base >= self.s.reference_min_walk_s
+        learned = self._walks.counts(teaches, resets) >= self.s.reference_min_walk_s
         before = np.empty_like(learned)
         before[0] = len(self._walks.recent) >= self.s.reference_min_walk_s
         before[1:] = learned[:-1]
@@ -156,7 +153,8 @@ class SecondLabeller:
         cos_incl: np.ndarray,
         reference_known: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pedalling, coasting and riding out of the saddle, per second (docs/classifier.md, Rules)."""
+        """Pedalling, riding out of the saddle, and whether the latest moving second was pedalling, per
+        second (docs/classifier.md, Rules)."""
         s = self.s
         cycle_min = self._cos_cycle_min if reference_known.all() else self._cos_prior_cycle_min
         if cycle_min != self._cos_cycle_min:  # guessed seconds: the axis's tolerance widens the margin
@@ -167,15 +165,9 @@ class SecondLabeller:
             & (cos_incl <= cycle_min)
             & (cos_incl > self._cos_cycle_max)
         )
-        # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a
-        # still second inclined like a thigh on a saddle (Acti4's 25 deg: standing thighs stay below it,
-        # real ones 99 % under 22 deg) after cycling (the latest moving second) is still cycling.
         last_moving = last_index_where(worn & moving, first, self._last_moving)
         last_cycling = last_index_where(worn & cycling, first, self._last_cycling)
         self._last_moving, self._last_cycling = int(last_moving[-1]), int(last_cycling[-1])
-        coasting = (
-            worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & (last_cycling == last_moving)
-        )
         # Out of the saddle: a moving, upright thigh with no heel strike since at least ``ride_min_s``
         # pedalling seconds (a ride, not a stray second) is still riding. Walking away starts with
         # steps; of HuGaDB's riding seconds read as walking before this rule, 60 % had none.
@@ -187,7 +179,7 @@ class SecondLabeller:
         self._last_step, self._pedalled = int(last_step[-1]), int(pedalled[-1])
         self._pedalled_at_step = int(at_step[-1])
         riding = worn & moving & ~seated & ~steps & (pedalled - at_step >= s.ride_min_s)
-        return cycling, coasting, riding
+        return cycling, riding, last_cycling == last_moving
 
     def label(self, first: int, sums: np.ndarray) -> np.ndarray:
         n_seconds = len(sums)
@@ -303,14 +295,16 @@ class SecondLabeller:
         labels = np.full(n_seconds, _STANDING, np.int8)
         reference_known = learned | (self.calibration_up is not None)
         if moving.any():
-            cycling, coasting, riding = self._cycling(
+            cycling, riding, after_pedalling = self._cycling(
                 first, worn, moving, seated, steps, swinging_steps, cos_incl, reference_known
             )
         else:  # nothing moves: no pedalling, no step, and the latest moving second is the carried one
             cycling = riding = np.zeros(n_seconds, bool)
-            coasting = worn & ~seated & (cos_incl <= self._cos_coast_min)
-            if self._last_cycling != self._last_moving:
-                coasting[:] = False
+            after_pedalling = self._last_cycling == self._last_moving
+        # Coasting, or stopped on the saddle: the thigh keeps the bike's flexion while it is still, so a
+        # still second inclined like a thigh on a saddle (Acti4's 25 deg: standing thighs stay below it,
+        # real ones 99 % under 22 deg) after cycling (the latest moving second) is still cycling.
+        coasting = worn & ~moving & ~seated & (cos_incl <= self._cos_coast_min) & after_pedalling
         labels[seated] = _SITTING
         labels[seated & lying] = _LYING
         labels[moving & ~seated] = _WALKING

@@ -59,16 +59,26 @@ class SlidingWindow:
         values = np.concatenate([self.recent, added])
         cumulative = np.zeros((len(values) + 1, self.dims), np.int64)
         np.cumsum(values, axis=0, out=cumulative[1:])
-        count_through = carried + np.cumsum(contributes, dtype=np.int64)
-        count_before = count_through - contributes
-        base = np.maximum.accumulate(np.where(resets, count_before, 0)) if len(resets) else count_before
-        low = np.maximum(base, count_through - self.size)
+        count_through, low = self._bounds(contributes, resets)
         sums = cumulative[count_through] - cumulative[low]
         counts = count_through - low
         if len(resets):
             self.recent = values[low[-1] : count_through[-1]].copy()
             self._total = sums[-1].copy()  # the window through the last second is exactly ``recent``
         return sums, counts
+
+    def counts(self, contributes: np.ndarray, resets: np.ndarray) -> np.ndarray:
+        """The counts ``update`` would return for these seconds, without changing the window."""
+        count_through, low = self._bounds(contributes, resets)
+        return count_through - low
+
+    def _bounds(self, contributes: np.ndarray, resets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per second: how many vectors were contributed through it (carried ones included), and the
+        index of the oldest one still in its window (the window starts afresh at a reset)."""
+        count_through = len(self.recent) + np.cumsum(contributes, dtype=np.int64)
+        count_before = count_through - contributes
+        base = np.maximum.accumulate(np.where(resets, count_before, 0)) if len(resets) else count_before
+        return count_through, np.maximum(base, count_through - self.size)
 
 
 @dataclass
