@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sitless.alerts.commands import COMMAND_HORIZON_S, AckCommand, Command, DndCommand, SnoozeCommand
 from sitless.alerts.exercises import LIBRARY, Exercise, ExerciseRotation
+from sitless.alerts.policy_state import PolicyState
 from sitless.alerts.policy_types import (  # noqa: F401 - the policy's public types, re-exported
     AlertSettings,
     Event,
@@ -52,34 +52,12 @@ from sitless.alerts.policy_types import (  # noqa: F401 - the policy's public ty
 from sitless.analysis.metrics import RESPONSE_WINDOW_S
 from sitless.analysis.postures import SEDENTARY, UPRIGHT, Posture, PostureSeconds
 
-STATE_VERSION = 1
-
 
 def _iso(ts: float) -> str:
     try:
         return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         return f"{ts:g} (epoch seconds)"
-
-
-@dataclass
-class _State:
-    data_end: int | None = None  # first second after everything received (UNKNOWN included)
-    known_end: int | None = None  # first second after the last second with real data
-    posture: int = int(Posture.UNKNOWN)
-    posture_since: int | None = None
-    spell_start: int | None = None
-    upright_start: int | None = None
-    spell_prompts: int = 0
-    last_prompt_ts: int | None = None
-    last_prompt_id: str | None = None
-    spell_prompt_ids: list[str] = field(default_factory=list)
-    acked: bool = False
-    snooze_reminder: bool = False
-    snoozed_until: float | None = None
-    dnd_until: float | None = None
-    pending: list[list[Any]] = field(default_factory=list)  # [prompt_id, prompt_ts]
-    last_exercise: str | None = None
 
 
 class AlertPolicy:
@@ -103,8 +81,8 @@ class AlertPolicy:
         self._new_id = new_id or (lambda ts, level: prompt_uuid(id_scope, ts, level))
         #: What a restore had to drop (a saved snooze or do-not-disturb beyond the limit): for the log.
         self.restore_notes: list[str] = []
-        self._s = self._restore(state) if state else _State()
-        self._drop_unbounded_holds()
+        self._s = PolicyState.restore(state) if state else PolicyState()
+        self.restore_notes.extend(self._s.drop_unbounded_holds())
         #: Busy calendar intervals [(start, end)], sorted; an input like the postures, not saved state.
         self._busy: list[tuple[float, float]] = []
         self._rotation = ExerciseRotation(exercises, self._s.last_exercise)
@@ -113,41 +91,7 @@ class AlertPolicy:
     def export_state(self) -> dict[str, Any]:
         """Everything needed to continue after a restart, as plain JSON types."""
         self._s.last_exercise = self._rotation.last
-        return {
-            "version": STATE_VERSION,
-            **self._s.__dict__,
-            "spell_prompt_ids": list(self._s.spell_prompt_ids),
-        }
-
-    @staticmethod
-    def _restore(state: dict[str, Any]) -> _State:
-        if state.get("version") != STATE_VERSION:
-            raise PolicyError(
-                f"saved alert state has version {state.get('version')!r}, expected {STATE_VERSION}"
-            )
-        fields = {k: v for k, v in state.items() if k != "version"}
-        try:
-            return _State(**fields)
-        except TypeError as error:
-            raise PolicyError(f"saved alert state is not understood: {error}") from None
-
-    def _drop_unbounded_holds(self) -> None:
-        """A hold saved by an older version (or a hand-edited store) may lie years ahead; it would hold
-        every prompt and break date arithmetic, so it is dropped, measured from the data end."""
-        s = self._s
-        for name in ("snoozed_until", "dnd_until"):
-            value = getattr(s, name)
-            if value is None:
-                continue
-            reference = s.data_end if s.data_end is not None else value
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value - reference > COMMAND_HORIZON_S
-            ):
-                setattr(s, name, None)
-                self.restore_notes.append(f"saved {name} {value!r} is beyond the one-week limit: dropped")
+        return self._s.export()
 
     # ----------------------------------------------------------------- read-only view
     @property
