@@ -1,7 +1,8 @@
 """Raw per-second labels from per-second sums, with the orientation reference learned on the way.
 
 Vectorised over a batch of consecutive seconds; the state carried between batches (the previous second's
-sums, run lengths, the reference windows) makes the result independent of batch boundaries.
+sums, run lengths, the reference windows) makes the result independent of batch boundaries. A call of a
+few seconds (the live path's one) takes the same rules in plain Python instead (analysis/labeller_second.py).
 """
 
 from __future__ import annotations
@@ -10,23 +11,29 @@ import numpy as np
 
 from sitless.analysis import features as F
 from sitless.analysis.calibration import Calibration
+from sitless.analysis.labeller_second import (
+    _CYCLING,
+    _LYING,
+    _NONWEAR,
+    _SITTING,
+    _STANDING,
+    _UNKNOWN,
+    _WALKING,
+    MIN_SAMPLES_FOR_SD,
+    OneSecondRules,
+)
 from sitless.analysis.nonwear import NonwearDetector, TemperatureTrack
-from sitless.analysis.postures import Posture
 from sitless.analysis.reference import SegmentAccumulator, SlidingWindow, last_index_where, quantise_units
 from sitless.analysis.settings import ClassifierSettings
 
 _NO_UNITS = np.zeros((0, 3), np.int64)  # stands in for vectors when no second contributes
-# Posture codes as plain ints: numpy converts an IntEnum more slowly, once per second on the live path.
-_UNKNOWN, _NONWEAR, _SITTING, _STANDING, _WALKING, _LYING, _CYCLING = (
-    int(Posture.UNKNOWN), int(Posture.NONWEAR), int(Posture.SITTING), int(Posture.STANDING),
-    int(Posture.WALKING), int(Posture.LYING), int(Posture.CYCLING),
-)  # fmt: skip
-
-#: Fewest samples in the 2-s window for an SD to mean anything (12.5 Hz gives 25).
-MIN_SAMPLES_FOR_SD = 4
+#: Calls of at most this many seconds take the plain-Python path one second at a time (analysis/
+#: labeller_second.py): about 23 us a second whatever the call, where the array path's fixed cost makes
+#: a call of 1 second 340 us, of 8 seconds 48 us and of 16 seconds 25 us a second (measured here).
+FEW_SECONDS = 16
 
 
-class SecondLabeller:
+class SecondLabeller(OneSecondRules):
     def __init__(self, settings: ClassifierSettings, calibration: Calibration | None) -> None:
         self.s = settings
         self.calibration_up = calibration.up_vector() if calibration is not None else None
@@ -50,17 +57,21 @@ class SecondLabeller:
         self._pedalled = 0  # cycling seconds so far, and that count at the latest step second
         self._pedalled_at_step = 0
         self._long_axis = "xyz".index(settings.long_axis)
-        self._cos_sit = np.cos(np.radians(settings.sit_inclination_deg))
-        self._cos_cycle_min = np.cos(np.radians(settings.cycle_min_inclination_deg))
-        self._cos_prior_cycle_min = np.cos(
-            np.radians(min(settings.cycle_min_inclination_deg + settings.long_axis_tolerance_deg, 90.0))
+        # Python floats (the same values): the one-second path compares them with Python floats.
+        self._cos_sit = float(np.cos(np.radians(settings.sit_inclination_deg)))
+        self._cos_cycle_min = float(np.cos(np.radians(settings.cycle_min_inclination_deg)))
+        self._cos_prior_cycle_min = float(
+            np.cos(
+                np.radians(min(settings.cycle_min_inclination_deg + settings.long_axis_tolerance_deg, 90.0))
+            )
         )
-        self._cos_coast_min = np.cos(np.radians(settings.coast_min_inclination_deg))
-        self._cos_cycle_max = np.cos(np.radians(settings.cycle_max_inclination_deg))
-        self._cos_lying = np.cos(np.radians(settings.lying_rotation_deg))
+        self._cos_coast_min = float(np.cos(np.radians(settings.coast_min_inclination_deg)))
+        self._cos_cycle_max = float(np.cos(np.radians(settings.cycle_max_inclination_deg)))
+        self._cos_lying = float(np.cos(np.radians(settings.lying_rotation_deg)))
 
     def current_up(self) -> np.ndarray | None:
-        return self._up_now
+        # The one-second path keeps it as a tuple of floats.
+        return None if self._up_now is None else np.array(self._up_now, np.float64)
 
     def _remounts(self, first: int, seconds: np.ndarray, worn: np.ndarray, nonwear: np.ndarray) -> np.ndarray:
         """Worn seconds that follow a long enough off-body stretch or data gap: learn again from there."""
@@ -182,6 +193,14 @@ class SecondLabeller:
         return cycling, riding, last_cycling == last_moving
 
     def label(self, first: int, sums: np.ndarray) -> np.ndarray:
+        """Raw labels of seconds ``first ..`` from their rows of sums; the same whichever path runs."""
+        if 0 < len(sums) <= FEW_SECONDS:
+            rows = sums.tolist()
+            return np.array([self.label_second(first + i, row) for i, row in enumerate(rows)], np.int8)
+        return self.label_seconds(first, sums)
+
+    def label_seconds(self, first: int, sums: np.ndarray) -> np.ndarray:
+        """The array path: any number of seconds in one pass of numpy calls."""
         n_seconds = len(sums)
         if not n_seconds:
             return np.zeros(0, np.int8)

@@ -27,6 +27,8 @@ the live second and the week alike.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sitless.analysis.reference import last_index_where
@@ -71,6 +73,30 @@ class NonwearDetector:
                 warm = known & ~cold
                 off = (off & ~warm) | (still & cold & (still_for >= s.nonwear_min_still_s))
         return has_data & off
+
+    def detect_second(
+        self, second: int, has_data: bool, has_sd: bool, sd_total: float, celsius: float | None
+    ) -> bool:
+        """``detect`` for one second in plain Python (the live path: one second at a time, where
+        numpy's fixed cost per call outweighs the work); the same comparisons, the same state."""
+        s = self.s
+        if self._last_moved is None:
+            self._last_moved = self._last_not_quiet = second - 1
+        measured = has_data and has_sd
+        still = measured and sd_total < s.nonwear_still_sd_g
+        quiet = measured and sd_total < s.long_still_sd_g
+        if has_data and not still:
+            self._last_moved = second
+        if has_data and not quiet:
+            self._last_not_quiet = second
+        still_for = second - self._last_moved
+        off = (still and still_for > s.nonwear_still_min * 60.0) or (
+            quiet and second - self._last_not_quiet > s.long_still_min * 60.0
+        )
+        if celsius is not None and not math.isnan(celsius):
+            cold = celsius < s.skin_min_celsius
+            off = (off and cold) or (still and cold and still_for >= s.nonwear_min_still_s)
+        return has_data and off
 
 
 class TemperatureTrack:

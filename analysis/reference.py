@@ -45,6 +45,11 @@ class SlidingWindow:
         self.recent = np.zeros((0, self.dims), np.int64)
         self._total = np.zeros(self.dims, np.int64)  # sum of ``recent`` (integers: exact)
 
+    @property
+    def total(self) -> np.ndarray:
+        """The sum of ``recent``: what ``update`` returns for a second that changes nothing."""
+        return self._total
+
     def update(
         self, contributes: np.ndarray, vectors: np.ndarray, resets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
