@@ -166,6 +166,20 @@ def test_rows_summed_in_blocks_are_the_rows_of_each_second_alone(seed, rate_hz, 
     np.testing.assert_array_equal(blocked, _rows_one_second_at_a_time(t, xyz, first, stop))
 
 
+def test_blocks_without_and_with_empty_seconds_are_summed_alike():
+    """A block whose every second has samples is written as one slice of rows; one with empty seconds
+    row by row: both give each second's own row, and the empty seconds stay zero."""
+    rng = np.random.default_rng(7)
+    dense_t = 500.0 + np.arange(3 * F.BLOCK_SAMPLES) / 50.0  # every second has 50 samples
+    sparse_t = np.concatenate([s + np.sort(rng.uniform(0.0, 1.0, 40)) for s in range(3000, 7000, 3)])
+    for t in (dense_t, sparse_t, np.concatenate([dense_t, sparse_t])):
+        xyz = rng.normal(0.0, 2.0, (len(t), 3)).astype(np.float32)
+        first, stop = int(np.floor(t[0])), int(np.floor(t[-1])) + 1
+        rows = F.second_rows(t, xyz, first, stop, F.Scratch())
+        np.testing.assert_array_equal(rows, _rows_one_second_at_a_time(t, xyz, first, stop))
+    assert not rows[np.floor(sparse_t[0]).astype(int) - first + 1].any()  # an empty second
+
+
 def test_a_second_longer_than_a_block_is_summed_whole():
     rng = np.random.default_rng(1)
     n = F.BLOCK_SAMPLES + 5000
