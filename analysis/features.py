@@ -160,8 +160,33 @@ def _one_second_row(xyz: np.ndarray) -> np.ndarray:
     return row
 
 
+def _one_second_sums(xyz: np.ndarray) -> list[float] | None:
+    """``_one_second_row`` for the live path's second, as a list, in fewer numpy calls: no clipping,
+    which changes nothing when the largest quantised |a| is at most 8 g (no component is larger than
+    |a|: the root of an exact sum of integer squares is at least each exact root), and that peak is
+    computed anyway. None for a second above 8 g or with a non-finite value (the peak is then NaN or
+    inf), which the careful path takes."""
+    q = np.multiply(xyz, QUANTUM, dtype=np.float64)  # exact: a power of two
+    np.rint(q, out=q)
+    squares = q * q
+    magnitude = np.sqrt(np.add.reduce(squares, axis=1))
+    peak = float(np.maximum.reduce(magnitude))
+    if not peak <= CLIP_G * QUANTUM:
+        return None
+    sx, sy, sz = np.add.reduce(q, axis=0).tolist()
+    sxx, syy, szz = np.add.reduce(squares, axis=0).tolist()
+    total_magnitude = float(np.add.reduce(np.rint(magnitude, out=magnitude)))
+    square = QUANTUM * QUANTUM
+    return [
+        float(len(xyz)), sx / QUANTUM, sy / QUANTUM, sz / QUANTUM,
+        sxx / square, syy / square, szz / square, peak / QUANTUM, total_magnitude / QUANTUM,
+    ]  # fmt: skip
+
+
 _NO_ROWS = np.zeros((0, N_COLUMNS))
 _NO_ROWS.flags.writeable = False
+#: Packets of up to this many samples take the live path (BLE notifications carry 1 to 40).
+LIVE_PACKET_MAX = 256
 
 
 class SecondAccumulator:
@@ -171,43 +196,84 @@ class SecondAccumulator:
     second arrived); seconds without samples inside that range get a row of zeros (n = 0). A sample that
     goes back in time to an earlier second than one already seen is dropped (BLE reordering is rare;
     the count is kept in ``dropped``), which a whole-array call does identically; so is a sample with a
-    non-finite time or acceleration. Packets inside the open second are checked when that second is
-    completed (or at ``flush``), so ``dropped`` may lag the newest packet by up to a second.
+    non-finite time or acceleration. Live packets are checked when their second is completed (or at
+    ``flush``), so ``dropped`` may lag the newest packet by up to a second.
+
+    The samples of the open second are held in one buffer that grows as needed; after the general path
+    they are checked (finite, in order), after the live path perhaps not (``_held_checked``).
     """
 
     def __init__(self) -> None:
         self._open_second: int | None = None  # second of the newest sample (not complete yet)
-        self._pending_t: list[np.ndarray] = []  # samples of the open second
-        self._pending_xyz: list[np.ndarray] = []
-        self._unchecked_t: list[np.ndarray] = []  # whole packets inside the open second, not yet checked
-        self._unchecked_xyz: list[np.ndarray] = []
+        self._held_t = np.empty(1024)  # the open second's samples, not yet summed, in arrival order
+        self._held_xyz = np.empty((1024, 3), np.float32)
+        self._held = 0
+        self._held_checked = True
         self.dropped = 0
         self._scratch = Scratch()
 
     def push(self, chunk: SampleChunk) -> tuple[int, np.ndarray]:
-        if not len(chunk):
+        n = len(chunk)
+        if not n:
             return (self._open_second or 0), _NO_ROWS
-        t, xyz = chunk.t, chunk.xyz
+        if n <= LIVE_PACKET_MAX and self._open_second is not None:
+            pushed = self._push_live(chunk.t, chunk.xyz)
+            if pushed is not None:
+                return pushed
+        if not self._held_checked:
+            t, xyz = self._take_held()
+            return self._push_checked(np.concatenate([t, chunk.t]), np.concatenate([xyz, chunk.xyz]))
+        return self._push_checked(chunk.t, chunk.xyz, chunk.checked)
+
+    def _push_live(self, t: np.ndarray, xyz: np.ndarray) -> tuple[int, np.ndarray] | None:
+        """The usual BLE packet: it stays in the open second, or completes it (and only it). It is held
+        unchecked; the second is summed when it completes, from the buffer, after one check of all that
+        is held: times in order (which a NaN time fails) and a peak at most 8 g (which a NaN or infinite
+        acceleration fails). One check per second instead of one per packet, no lists to join; the
+        samples summed, and hence the rows, are the general path's. None: not taken (nothing held);
+        a second that fails the check goes to the general path whole."""
         open_second = self._open_second
-        if open_second is not None and t[0] >= open_second and t[-1] < open_second + 1:
-            # The usual BLE packet: it begins and ends inside the open second. Nothing can be complete
-            # yet, so it is kept unchecked (a NaN fails the test above) and checked with the packet that
-            # completes the second: one check per second instead of one per packet; the samples, their
-            # order and hence the result are the same.
-            self._unchecked_t.append(t.copy())
-            self._unchecked_xyz.append(xyz.copy())
+        if not (t[0] >= open_second and t[-1] < open_second + 2):
+            return None
+        self._hold(t, xyz)
+        self._held_checked = False
+        if t[-1] < open_second + 1:
             return open_second, _NO_ROWS
-        checked = chunk.checked
-        if self._unchecked_t:
-            t = np.concatenate([*self._unchecked_t, t])
-            xyz = np.concatenate([*self._unchecked_xyz, xyz])
-            self._unchecked_t, self._unchecked_xyz = [], []
-            checked = False
-        return self._push_checked(t, xyz, checked)
+        held = self._held
+        times = self._held_t[:held]
+        if not (times[1:] >= times[:-1]).all():
+            return self._push_checked(*self._take_held())
+        split = int(times.searchsorted(open_second + 1))
+        row = _one_second_sums(self._held_xyz[:split]) if split else [0.0] * N_COLUMNS
+        if row is None:
+            return self._push_checked(*self._take_held())
+        rest = held - split  # the next second's first samples (times checked, values at its end)
+        self._held_t[:rest] = self._held_t[split:held]
+        self._held_xyz[:rest] = self._held_xyz[split:held]
+        self._held = rest
+        self._open_second = open_second + 1
+        return open_second, np.array([row])
+
+    def _hold(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        """Copy samples into the buffer (the caller may reuse its arrays for the next chunk)."""
+        held, n = self._held, len(t)
+        if held + n > len(self._held_t):
+            size = max(2 * len(self._held_t), held + n)
+            self._held_t = np.concatenate([self._held_t[:held], np.empty(size - held)])
+            self._held_xyz = np.concatenate([self._held_xyz[:held], np.empty((size - held, 3), np.float32)])
+        self._held_t[held : held + n] = t
+        self._held_xyz[held : held + n] = xyz
+        self._held = held + n
+
+    def _take_held(self) -> tuple[np.ndarray, np.ndarray]:
+        """The held samples (copies), to be checked by the general path: those already checked are
+        in the open second and come first, so checking them again changes nothing."""
+        held, self._held, self._held_checked = self._held, 0, True
+        return self._held_t[:held].copy(), self._held_xyz[:held].copy()
 
     def _push_checked(self, t: np.ndarray, xyz: np.ndarray, checked: bool = False) -> tuple[int, np.ndarray]:
-        """``checked``: the reader has already found the samples finite and in time order (one pass
-        over a recording, not two: ``SampleChunk.checked``)."""
+        """The general path; what is held is checked. ``checked``: the reader has already found the
+        samples finite and in time order (one pass over a recording, not two: ``SampleChunk.checked``)."""
         empty = _NO_ROWS
         if not checked and not (math.isfinite(t.sum()) and math.isfinite(xyz.sum())):  # cheap; exact below
             # A NaN would poison every running sum downstream; such samples are dropped and counted.
@@ -220,8 +286,7 @@ class SecondAccumulator:
         ordered = checked or _sorted(t)
         low, high = (t[0], t[-1]) if ordered else (t.min(), t.max())
         if open_second is not None and low >= open_second and high < open_second + 1:
-            self._pending_t.append(t.copy())  # the common BLE case: the packet stays in the open second
-            self._pending_xyz.append(xyz.copy())
+            self._hold(t, xyz)  # the packet stays in the open second
             return open_second, empty
         if not (ordered and (open_second is None or math.floor(t[0]) >= open_second)):
             t, xyz = self._drop_backwards(t, xyz)
@@ -231,21 +296,20 @@ class SecondAccumulator:
             self._open_second = math.floor(t[0])
         newest = math.floor(t[-1])
         if newest == self._open_second:
-            self._pending_t.append(t.copy())
-            self._pending_xyz.append(xyz.copy())
+            self._hold(t, xyz)
             return newest, empty
         first = self._open_second
         split = int(np.searchsorted(t, float(newest)))
-        # The open second (carried samples plus this chunk's first ones) is summed on its own so a large
+        # The open second (held samples plus this chunk's first ones) is summed on its own so a large
         # chunk is never copied; rows are per second, so the split changes nothing.
         head = int(np.searchsorted(t[:split], float(first + 1)))
-        open_xyz = np.concatenate([*self._pending_xyz, xyz[:head]])
+        open_xyz = np.concatenate([self._held_xyz[: self._held], xyz[:head]])
         rows = np.empty((newest - first, N_COLUMNS))
         rows[0] = _one_second_row(open_xyz) if len(open_xyz) else 0.0
         if newest > first + 1:  # live packets complete one second: nothing else to sum
             rows[1:] = second_rows(t[head:split], xyz[head:split], first + 1, newest, self._scratch)
-        # Copies: the caller may reuse its buffers for the next chunk.
-        self._pending_t, self._pending_xyz = [t[split:].copy()], [xyz[split:].copy()]
+        self._held = 0
+        self._hold(t[split:], xyz[split:])
         self._open_second = newest
         return first, rows
 
@@ -253,20 +317,18 @@ class SecondAccumulator:
         """End of data: the open second is complete."""
         if self._open_second is None:
             return 0, np.zeros((0, N_COLUMNS))
-        if self._unchecked_t:  # check them now (an unsorted packet may even complete seconds)
+        if not self._held_checked:  # check them now (an unsorted packet may even complete seconds)
             started = self._open_second
-            t, xyz = np.concatenate(self._unchecked_t), np.concatenate(self._unchecked_xyz)
-            self._unchecked_t, self._unchecked_xyz = [], []
-            _, completed = self._push_checked(t, xyz)
+            _, completed = self._push_checked(*self._take_held())
             _, last = self.flush()
             return started, np.concatenate([completed, last])
         first = self._open_second
-        if not self._pending_t:
+        if not self._held:
             return first, np.zeros((0, N_COLUMNS))
-        t, xyz = np.concatenate(self._pending_t), np.concatenate(self._pending_xyz)
-        self._pending_t, self._pending_xyz = [], []
+        t, xyz = self._held_t[: self._held], self._held_xyz[: self._held]
+        self._held = 0
         self._open_second = first + 1
-        return first, second_rows(t, xyz, first, first + 1) if len(t) else np.zeros((0, N_COLUMNS))
+        return first, second_rows(t, xyz, first, first + 1)
 
     def _drop_backwards(self, t: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keep samples whose second is not earlier than any second seen before them."""

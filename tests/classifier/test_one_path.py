@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sitless.analysis import features as F
 from sitless.analysis.classify import _ABSENT, LOOKAHEAD_S, LOOKBACK_S, _ModeSmoother
 from sitless.analysis.postures import Posture
+from sitless.analysis.samples import SampleChunk
 
 
 @settings(max_examples=80, deadline=None)
@@ -50,3 +51,76 @@ def test_the_one_second_row_is_the_row_of_many_seconds(n, seed):
     # the same second summed by the many-second path (a second, empty second forces it)
     many = F.second_rows(t, xyz, 100, 102)[:1]
     np.testing.assert_array_equal(one, many)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 2**32 - 1), st.sampled_from([0.01, 1.0, 3.0, 7.9, 20.0]))
+def test_the_live_seconds_sums_are_the_careful_row_or_none_above_8_g(n, seed, scale):
+    rng = np.random.default_rng(seed)
+    xyz = (rng.normal(0.0, 1.0, (n, 3)) * scale).astype(np.float32)
+    if seed % 5 == 0:
+        xyz[rng.integers(n), rng.integers(3)] = rng.choice([8.0, -8.0, 8.0001, np.inf, np.nan])
+    sums = F._one_second_sums(xyz)
+    peak = np.sqrt((np.rint(xyz.astype(np.float64) * F.QUANTUM) ** 2).sum(axis=1)).max()
+    if not peak <= F.CLIP_G * F.QUANTUM:  # above 8 g or not finite: the careful path decides
+        assert sums is None
+    else:
+        np.testing.assert_array_equal(np.array(sums), F._one_second_row(xyz))
+
+
+def _stream_with_faults(seed: int, rate_hz: float, seconds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Samples as a BLE link delivers them, with what the live path must hand to the careful one: gaps,
+    a reordered burst, a burst that goes back a few seconds, NaN and infinite values, a hard knock
+    above 8 g, repeated timestamps."""
+    rng = np.random.default_rng(seed)
+    n = int(rate_hz * seconds)
+    t = 1_800_000_000.0 + np.arange(n) / rate_hz + rng.uniform(0.0, 0.3 / rate_hz, n)
+    xyz = rng.normal(0.0, 0.4, (n, 3)) + [0.0, 0.0, 1.0]
+    for _ in range(int(rng.integers(0, 4))):
+        start = int(rng.integers(0, n - 50))
+        fault = rng.integers(6)
+        if fault == 0:
+            t[start:] += float(rng.uniform(1.0, 5.0))  # a gap
+        elif fault == 1:
+            t[start : start + 20] = t[start : start + 20][::-1]  # reordered within a packet or two
+        elif fault == 2:
+            t[start : start + 15] -= float(rng.uniform(1.0, 4.0))  # back in time
+        elif fault == 3:
+            xyz[start, int(rng.integers(3))] = rng.choice([np.nan, np.inf, -np.inf])
+        elif fault == 4:
+            t[start + int(rng.integers(20))] = np.nan
+        else:
+            xyz[start : start + 3] *= 30.0  # a knock above 8 g
+    t[rng.integers(0, n, 5)] = t[rng.integers(0, n, 5)]  # repeated or out-of-place timestamps
+    return t, xyz.astype(np.float32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([12.5, 50.0, 208.0]),
+    st.lists(st.one_of(st.integers(1, 40), st.integers(200, 400)), min_size=1, max_size=12),
+)
+def test_packets_give_the_rows_and_drops_of_one_whole_array(seed, rate_hz, sizes):
+    """The live path (packets of up to ``LIVE_PACKET_MAX`` samples, checked once a second) and the
+    general path give every second the same row, bit for bit, and drop the same samples."""
+    t, xyz = _stream_with_faults(seed, rate_hz, 40)
+    whole = F.SecondAccumulator()
+    first, rows = whole.push(SampleChunk(t, xyz))
+    last_first, last = whole.flush()
+    expected = {first + i: row for i, row in enumerate(np.concatenate([rows, last]))}
+    packets, got, position, index = F.SecondAccumulator(), {}, 0, 0
+    buffer_t, buffer_xyz = np.empty(400), np.empty((400, 3), np.float32)  # reused, as a decoder may
+    while position < len(t):
+        size = sizes[index % len(sizes)]
+        part_t, part_xyz = t[position : position + size], xyz[position : position + size]
+        buffer_t[: len(part_t)], buffer_xyz[: len(part_t)] = part_t, part_xyz
+        pushed_first, pushed = packets.push(SampleChunk(buffer_t[: len(part_t)], buffer_xyz[: len(part_t)]))
+        got.update({pushed_first + i: row for i, row in enumerate(pushed)})
+        position, index = position + size, index + 1
+    flushed_first, flushed = packets.flush()
+    got.update({flushed_first + i: row for i, row in enumerate(flushed)})
+    assert sorted(got) == sorted(expected)
+    for second, row in expected.items():
+        np.testing.assert_array_equal(got[second], row, err_msg=f"second {second}")
+    assert packets.dropped == whole.dropped
