@@ -81,6 +81,8 @@ class StreamingClassifier:
             if self._nothing.start != start:
                 self._nothing = PostureSeconds.empty(start)
             return self._nothing
+        if len(sums) == 1:  # the live path: one second completed, labelled and smoothed in plain Python
+            return self._smoother.push_second(first, self._labeller.label_second(first, sums[0].tolist()))
         return self._smoother.push(first, self._labeller.label(first, sums))
 
     def feed_all(
@@ -166,12 +168,13 @@ class _ModeSmoother:
     blip is removed and a change is confirmed by one later second, reported about 2 s after it happened).
 
     ``UNKNOWN`` (no samples) never votes and is never replaced: a second without data stays unknown and a
-    second with data never becomes unknown.
+    second with data never becomes unknown. The few labels carried between calls are plain ints, which
+    the live path's one second at a time (``push_second``) uses as they are.
     """
 
     def __init__(self) -> None:
-        self._history = np.full(LOOKBACK_S, _ABSENT, np.int8)  # raw labels of the seconds before
-        self._pending = np.zeros(0, np.int8)  # raw labels not yet final
+        self._history: list[int] = [_ABSENT] * LOOKBACK_S  # raw labels of the seconds before
+        self._pending: list[int] = []  # raw labels not yet final
         self._next: int | None = None  # first second not yet emitted
 
     def push(self, first: int, raw: np.ndarray) -> PostureSeconds:
@@ -179,11 +182,28 @@ class _ModeSmoother:
             if not len(raw):
                 return PostureSeconds.empty(first)
             self._next = first
-        self._pending = np.concatenate([self._pending, raw])
-        ready = len(self._pending) - LOOKAHEAD_S
+        labels = np.concatenate([np.array(self._pending, np.int8), raw])
+        ready = len(labels) - LOOKAHEAD_S
+        if ready <= 0:
+            self._pending = labels.tolist()
+            return PostureSeconds.empty(self._next)
+        return self._emit(ready, labels)
+
+    def push_second(self, first: int, raw: int) -> PostureSeconds:
+        """``push`` of one second's raw label: the same vote on the same labels, without arrays."""
+        if self._next is None:
+            self._next = first
+        pending = self._pending
+        pending.append(raw)
+        ready = len(pending) - LOOKAHEAD_S
         if ready <= 0:
             return PostureSeconds.empty(self._next)
-        return self._emit(ready, self._pending)
+        smoothed = _vote_values(self._history + pending, ready)
+        self._history = (self._history + pending[:ready])[-LOOKBACK_S:]
+        self._pending = pending[ready:]
+        start = self._next
+        self._next = start + ready
+        return PostureSeconds(start, np.array(smoothed, np.int8))
 
     def next_second(self, default: int) -> int:
         return default if self._next is None else self._next
@@ -191,15 +211,17 @@ class _ModeSmoother:
     def flush(self) -> PostureSeconds:
         if self._next is None:
             return PostureSeconds.empty()
-        padded = np.concatenate([self._pending, np.full(LOOKAHEAD_S, _ABSENT, np.int8)])
-        return self._emit(len(self._pending), padded)
+        pending = np.array(self._pending, np.int8)
+        padded = np.concatenate([pending, np.full(LOOKAHEAD_S, _ABSENT, np.int8)])
+        emitted = self._emit(len(pending), padded)
+        self._pending = []
+        return emitted
 
     def _emit(self, ready: int, labels: np.ndarray) -> PostureSeconds:
-        window = np.concatenate([self._history, labels[: ready + LOOKAHEAD_S]])
+        window = np.concatenate([np.array(self._history, np.int8), labels[: ready + LOOKAHEAD_S]])
         smoothed = self._vote_few(window, ready) if ready <= 16 else self._vote_many(window, labels, ready)
-        raw = labels[:ready]
-        self._history = np.concatenate([self._history, raw])[-LOOKBACK_S:]
-        self._pending = self._pending[ready:]
+        self._history = (self._history + labels[max(ready - LOOKBACK_S, 0) : ready].tolist())[-LOOKBACK_S:]
+        self._pending = labels[ready:].tolist()
         start = self._next
         self._next = start + ready
         return PostureSeconds(start, smoothed)
@@ -207,19 +229,7 @@ class _ModeSmoother:
     @staticmethod
     def _vote_few(window: np.ndarray, ready: int) -> np.ndarray:
         """The same vote in plain Python: cheaper than numpy for the live path's one second at a time."""
-        values = window.tolist()
-        span = LOOKBACK_S + LOOKAHEAD_S + 1
-        out = []
-        for i in range(ready):
-            counts = [0] * (_ABSENT + 1)
-            for value in values[i : i + span]:
-                counts[value] += 1
-            counts[Posture.UNKNOWN] = counts[_ABSENT] = 0
-            raw = values[i + LOOKBACK_S]
-            top = max(counts)
-            label = raw if counts[raw] >= top else counts.index(top)
-            out.append(Posture.UNKNOWN if raw == Posture.UNKNOWN else label)
-        return np.array(out, np.int8)
+        return np.array(_vote_values(window.tolist(), ready), np.int8)
 
     @staticmethod
     def _vote_many(window: np.ndarray, labels: np.ndarray, ready: int) -> np.ndarray:
@@ -255,3 +265,25 @@ class _ModeSmoother:
         smoothed = np.where(own >= counts.max(axis=1), raw, best).astype(np.int8)
         smoothed[raw == Posture.UNKNOWN] = Posture.UNKNOWN
         return smoothed
+
+
+_UNKNOWN_CODE = int(Posture.UNKNOWN)
+
+
+def _vote_values(values: list[int], ready: int) -> list[int]:
+    """The vote of ``_ModeSmoother`` on plain ints: ``values`` are the raw labels of s-2 .. s+1 for
+    each of the ``ready`` seconds, in a row."""
+    span = LOOKBACK_S + LOOKAHEAD_S + 1
+    out = []
+    for i in range(ready):
+        raw = values[i + LOOKBACK_S]
+        if raw == _UNKNOWN_CODE:
+            out.append(raw)
+            continue
+        counts = [0] * (_ABSENT + 1)
+        for value in values[i : i + span]:
+            counts[value] += 1
+        counts[_UNKNOWN_CODE] = counts[_ABSENT] = 0
+        top = max(counts)
+        out.append(raw if counts[raw] >= top else counts.index(top))
+    return out

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from sitless.analysis import features as F
 from sitless.analysis.classify import _ABSENT, LOOKAHEAD_S, LOOKBACK_S, _ModeSmoother
-from sitless.analysis.postures import Posture
+from sitless.analysis.postures import Posture, PostureSeconds
 from sitless.analysis.samples import SampleChunk
 
 
@@ -124,3 +124,35 @@ def test_packets_give_the_rows_and_drops_of_one_whole_array(seed, rate_hz, sizes
     for second, row in expected.items():
         np.testing.assert_array_equal(got[second], row, err_msg=f"second {second}")
     assert packets.dropped == whole.dropped
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.lists(st.sampled_from(range(len(Posture))), min_size=1, max_size=80),
+    st.lists(st.integers(1, 20), min_size=1, max_size=10),
+    st.lists(st.booleans(), min_size=1, max_size=10),
+)
+def test_the_one_second_smoother_is_the_array_smoother_for_any_mix_of_calls(first, raw, sizes, singles):
+    """Seconds one at a time (``push_second``, the live path) or in groups (``push``), in any order."""
+    one_by_one, mixed, grouped = _ModeSmoother(), _ModeSmoother(), _ModeSmoother()
+    out_one = [one_by_one.push_second(first + i, code) for i, code in enumerate(raw)]
+    out_one.append(one_by_one.flush())
+    out_mixed, out_grouped, position, index = [], [], 0, 0
+    while position < len(raw):
+        size = sizes[index % len(sizes)]
+        group = np.array(raw[position : position + size], np.int8)
+        out_grouped.append(grouped.push(first + position, group))
+        if singles[index % len(singles)]:
+            out_mixed += [mixed.push_second(first + position + i, int(code)) for i, code in enumerate(group)]
+        else:
+            out_mixed.append(mixed.push(first + position, group))
+        position, index = position + size, index + 1
+    out_mixed.append(mixed.flush())
+    out_grouped.append(grouped.flush())
+    expected = PostureSeconds.concat(out_grouped)
+    assert expected.start == first and len(expected) == len(raw)
+    for out in (out_one, out_mixed):
+        got = PostureSeconds.concat(out)
+        assert got.start == expected.start
+        np.testing.assert_array_equal(got.codes, expected.codes)
