@@ -121,9 +121,11 @@ class SegmentAccumulator:
         # Index (into cumulative) of the segment start for each second: 0 = carried segment.
         start = np.maximum.accumulate(np.where(resets, np.arange(n), -1)) if n else np.zeros(0, np.int64)
         base_index = np.where(start >= 0, start, 0)
-        positions = np.arange(n)
-        sums = cumulative[positions] - np.where(start[:, None] >= 0, cumulative[base_index], 0)
-        counts = counts_cum[positions] - np.where(start >= 0, counts_cum[base_index], 0)
+        carried_on = start < 0
+        base = np.take(cumulative, base_index, axis=0)  # rows gathered (cheaper than fancy indexing)
+        base[carried_on] = 0
+        sums = cumulative[:n] - base
+        counts = counts_cum[:n] - np.where(carried_on, 0, counts_cum[base_index])
         if n:
             last_start = int(start[-1])
             if last_start >= 0:

@@ -12,7 +12,6 @@ import logging
 import math
 import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -244,6 +243,8 @@ def write_npz(handle, chunks: Iterable[SampleChunk], scratch_dir: Path) -> None:
     The arrays are staged in two private temporary files (the length is unknown until the end), then
     copied into the zip as ``t.npy`` and ``xyz.npy``.
     """
+    import tempfile  # here: reading (what `sitless classify` does) never needs it
+
     with tempfile.TemporaryFile(dir=scratch_dir) as t_raw, tempfile.TemporaryFile(dir=scratch_dir) as xyz_raw:
         count = 0
         for chunk in chunks:

@@ -121,6 +121,7 @@ BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(*BLAS_THREADS)  # before any command imports numpy
+    as_program = argv is None  # the command line itself, not a caller in this process (tests, scripts)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(argv), lazy=True)
     args = parser.parse_args(argv)
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except UserError as error:
         print(f"sitless {args.command}: {error}", file=sys.stderr)
         return 2
@@ -140,6 +141,26 @@ def main(argv: list[str] | None = None) -> int:
         # `sitless sensors | head`: the reader left; say nothing more (as coreutils do).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    if as_program and getattr(args, "exit_at_once", False):
+        exit_at_once(code)
+    return code
+
+
+def exit_at_once(code: int) -> None:
+    """End the process now, without the interpreter's teardown (freeing every module and object: 35 ms
+    after `sitless classify`, whose user waits for the prompt). Only for a command that has closed
+    everything it wrote and left no threads or pools behind (it says so with ``args.exit_at_once``):
+    ``os._exit`` runs no ``atexit`` handlers and flushes nothing, so the logs and both standard
+    streams are flushed here."""
+    import logging
+
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `sitless classify ... --summary | head`: as main does
+        code = code or 141
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Kept apart from the single-file path (``sitless/commands/classify.py``), which o
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from sitless.cli import CommandError
@@ -114,6 +113,8 @@ def run(args: argparse.Namespace, settings, calibration) -> int:
     else:
         table = f"-> {write_table(args.out_dir, cohort_rows(done))}"
     if args.json:
+        import json  # here: `sitless classify` of one recording does not need it
+
         print(json.dumps({
             "recordings": len(mine), "classified": len(todo) - len(failed), "skipped_done": skipped,
             "failed": [{"file": s["source_file"], "error": s["error"]} for s in failed],

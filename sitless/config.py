@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -76,6 +75,8 @@ def load_config(path: Path | str | None = None, *, required: bool = False) -> Co
             origin = " (from SITLESS_CONFIG)" if from_environment else ""
             raise ConfigError(f"config file {config_path}{origin} does not exist")
         return Config()
+    import tomllib  # here: without a config file (the usual `sitless classify`) it is not needed
+
     try:
         with config_path.open("rb") as handle:
             tables = tomllib.load(handle)

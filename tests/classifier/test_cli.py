@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,6 +71,29 @@ def test_summary_as_json(recording, tmp_path, capsys):
     assert main(["classify", str(path), "--out", str(tmp_path / "p.csv"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert abs(sum(summary["minutes"].values()) * 60 - summary["seconds"]) < 1
+
+
+def test_the_command_line_ends_at_once_with_everything_written_and_printed(recording, tmp_path):
+    """As a program, `sitless classify` ends without the interpreter's teardown (cli.exit_at_once):
+    the postures file is complete and the summary reaches a pipe, as in process."""
+    import subprocess
+    import sys
+
+    path, _ = recording
+    ours, theirs = tmp_path / "program.csv", tmp_path / "in-process.csv"
+    finished = subprocess.run(
+        [sys.executable, "-m", "sitless", "classify", str(path), "--out", str(ours), "--json"],
+        capture_output=True,
+        text=True,
+        # Buffered standard streams, as a user's are (this machine sets PYTHONUNBUFFERED).
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["seconds"] > 0
+    assert main(["classify", str(path), "--out", str(theirs)]) == 0  # in process: returns as before
+    assert ours.read_bytes() == theirs.read_bytes()
 
 
 def test_a_bad_input_line_gives_an_error_naming_the_line(tmp_path, capsys):
