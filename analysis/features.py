@@ -34,9 +34,11 @@ N, SX, SY, SZ, SXX, SYY, SZZ, MAXM, SM = range(9)
 N_COLUMNS = 9
 
 
-#: Samples summed per block: the block's work arrays (about 1.3 MB) stay in the core's cache between the
-#: passes, where a chunk's would spill to memory after each one. Blocks end at second boundaries.
-BLOCK_SAMPLES = 1 << 15
+#: Samples summed per block: the block's work arrays (about 2.6 MB) stay in the cache between the passes,
+#: where a chunk's would spill to memory after each one. Blocks end at second boundaries. 2**16 rather
+#: than 2**15: half the blocks, half the hand-overs of the GIL between summing and labelling threads
+#: (a week's whole command 0.05 s faster on these 2 cores; alone, either size sums in the same time).
+BLOCK_SAMPLES = 1 << 16
 BLOCK_SLACK = BLOCK_SAMPLES // 8
 
 

@@ -171,7 +171,8 @@ def test_blocks_without_and_with_empty_seconds_are_summed_alike():
     row by row: both give each second's own row, and the empty seconds stay zero."""
     rng = np.random.default_rng(7)
     dense_t = 500.0 + np.arange(3 * F.BLOCK_SAMPLES) / 50.0  # every second has 50 samples
-    sparse_t = np.concatenate([s + np.sort(rng.uniform(0.0, 1.0, 40)) for s in range(3000, 7000, 3)])
+    after = int(dense_t[-1]) + 10  # the sparse seconds come after the dense ones
+    sparse_t = np.concatenate([s + np.sort(rng.uniform(0.0, 1.0, 40)) for s in range(after, after + 9000, 3)])
     for t in (dense_t, sparse_t, np.concatenate([dense_t, sparse_t])):
         xyz = rng.normal(0.0, 2.0, (len(t), 3)).astype(np.float32)
         first, stop = int(np.floor(t[0])), int(np.floor(t[-1])) + 1
