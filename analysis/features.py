@@ -168,19 +168,22 @@ def _one_second_sums(xyz: np.ndarray) -> list[float] | None:
     |a|: the root of an exact sum of integer squares is at least each exact root), and that peak is
     computed anyway. None for a second above 8 g or with a non-finite value (the peak is then NaN or
     inf), which the careful path takes."""
-    q = np.multiply(xyz, QUANTUM, dtype=np.float64)  # exact: a power of two
+    n = len(xyz)
+    block = np.empty((6, n))  # the quantised axes, then their squares: one sum for all six
+    q = np.multiply(xyz.T, QUANTUM, out=block[:3])  # exact: a power of two
     np.rint(q, out=q)
-    squares = q * q
-    magnitude = np.sqrt(np.add.reduce(squares, axis=1))
+    squares = np.multiply(q, q, out=block[3:])
+    magnitude = squares[0] + squares[1]
+    magnitude += squares[2]
+    np.sqrt(magnitude, out=magnitude)
     peak = float(np.maximum.reduce(magnitude))
     if not peak <= CLIP_G * QUANTUM:
         return None
-    sx, sy, sz = np.add.reduce(q, axis=0).tolist()
-    sxx, syy, szz = np.add.reduce(squares, axis=0).tolist()
+    sx, sy, sz, sxx, syy, szz = np.add.reduce(block, axis=1).tolist()
     total_magnitude = float(np.add.reduce(np.rint(magnitude, out=magnitude)))
     square = QUANTUM * QUANTUM
     return [
-        float(len(xyz)), sx / QUANTUM, sy / QUANTUM, sz / QUANTUM,
+        float(n), sx / QUANTUM, sy / QUANTUM, sz / QUANTUM,
         sxx / square, syy / square, szz / square, peak / QUANTUM, total_magnitude / QUANTUM,
     ]  # fmt: skip
 
@@ -234,14 +237,21 @@ class SecondAccumulator:
         acceleration fails). One check per second instead of one per packet, no lists to join; the
         samples summed, and hence the rows, are the general path's. None: not taken (nothing held);
         a second that fails the check goes to the general path whole."""
-        open_second = self._open_second
-        if not (t[0] >= open_second and t[-1] < open_second + 2):
+        open_second, last = self._open_second, t[-1]
+        if not (t[0] >= open_second and last < open_second + 2):
             return None
-        self._hold(t, xyz)
-        self._held_checked = False
-        if t[-1] < open_second + 1:
-            return open_second, _NO_ROWS
         held = self._held
+        end = held + len(t)
+        if end <= len(self._held_t):  # _hold, inline: this runs for every packet
+            self._held_t[held:end] = t
+            self._held_xyz[held:end] = xyz
+            self._held = held = end
+        else:
+            self._hold(t, xyz)
+            held = self._held
+        self._held_checked = False
+        if last < open_second + 1:
+            return open_second, _NO_ROWS
         times = self._held_t[:held]
         if not (times[1:] >= times[:-1]).all():
             return self._push_checked(*self._take_held())

@@ -8,9 +8,9 @@
    store, alert policy, MQTT publisher against a private Mosquitto), as fast as it takes them. CPU is
    the whole process's (``time.process_time``: every thread).
 2. **Its parts on the same packets**, each alone: the decoder, the classifier fed 20-sample packets
-   (its per-second labeller, analysis/labeller.py, shown on its own line), the store's writes as the
-   pipeline makes them (``PostureBatch``: the postures and the policy's state every ``SAVE_EVERY_S``
-   data seconds), and the policy.
+   (its per-second labeller, analysis/labeller.py, and its per-second sums, analysis/features.py, each
+   shown on its own line), the store's writes as the pipeline makes them (``PostureBatch``: the
+   postures and the policy's state every ``SAVE_EVERY_S`` data seconds), and the policy.
    Then the daemon once more with decoding and classifying done beforehand: what the pipeline's glue,
    asyncio and MQTT cost by themselves, so "the rest" is split into that and what the parts cost more
    when they run interleaved than each alone.
@@ -202,6 +202,7 @@ def cost_of_parts(packets, folder: Path) -> dict:
     parts["classifier (20-sample packets)"] = time.process_time() - cpu
     seconds = [out for out in outputs if len(out)]
     parts["  of which labeller.label (once a second)"] = labeller_cost(chunks)
+    parts["  of which SecondAccumulator.push"] = accumulator_cost(chunks)
 
     state = AlertPolicy(AlertSettings(timezone="UTC")).export_state()
     store = Store.open(folder / "parts.db")
@@ -240,6 +241,18 @@ def labeller_cost(chunks) -> float:
     cpu = time.process_time()
     for first, sums in rows:
         labeller.label(first, sums)
+    return time.process_time() - cpu
+
+
+def accumulator_cost(chunks) -> float:
+    """CPU of summing the packets per second alone (``SecondAccumulator.push`` on every packet, as
+    ``StreamingClassifier.feed`` calls it)."""
+    from sitless.analysis.features import SecondAccumulator
+
+    accumulator = SecondAccumulator()
+    cpu = time.process_time()
+    for chunk in chunks:
+        accumulator.push(chunk)
     return time.process_time() - cpu
 
 
