@@ -21,8 +21,8 @@ So non-wear is decided only on evidence a worn thigh cannot give, or after waiti
 
 Once a rule holds, the rest of the still spell stays non-wear (the run only grows). Gaps in the data
 do not end a still spell (no data is no evidence of movement). Every quantity is a run length over
-earlier seconds, carried as one integer, so batch boundaries never matter; one vectorised path serves
-the live second and the week alike.
+earlier seconds, carried as one integer, so batch boundaries never matter, and the live second
+(``detect_second``, plain Python) and a week (``detect``, vectorised) carry the same integers.
 """
 
 from __future__ import annotations
