@@ -41,7 +41,8 @@ _Vector = tuple[float, float, float]
 
 
 class OneSecondRules:
-    """The one-second path of ``SecondLabeller`` (which inherits it): its settings, constants and state."""
+    """The one-second path of ``SecondLabeller``, which inherits it: a mixin, so that both paths read
+    and write the one state (nothing to keep in step) while each lives in a module of readable size."""
 
     def label_second(self, second: int, row: list[float]) -> int:
         """The raw label of ``second`` from its row of sums (a list of floats), as the array path
