@@ -36,10 +36,18 @@ class PostureCsvError(RecordingError):
 _PAIRS = np.array([f"{i:02d}" for i in range(100)], "S2")
 _LABEL_WIDTH = max(len(label) for label in POSTURE_LABELS) + 1
 _LABELS = np.array([(label + "\n").ljust(_LABEL_WIDTH, "#") for label in POSTURE_LABELS], f"S{_LABEL_WIDTH}")
-_ROW = np.dtype(
-    [("date", "S11"), ("hour", "S2"), ("colon1", "S1"), ("minute", "S2"), ("colon2", "S1")]
-    + [("second", "S2"), ("zone", "S2"), ("label", f"S{_LABEL_WIDTH}")]
-)
+#: A row is three fields: the hour's ``YYYY-MM-DDTHH:`` (one per hour of the rows), the second's
+#: ``MM:SSZ,`` within its hour (the same 3600 for every hour) and the label.
+_ROW = np.dtype([("hour", "S14"), ("within", "S7"), ("label", f"S{_LABEL_WIDTH}")])
+_WITHIN_HOUR: np.ndarray | None = None  # the 3600 ``MM:SSZ,``, made on first use
+
+
+def _within_hour() -> np.ndarray:
+    global _WITHIN_HOUR
+    if _WITHIN_HOUR is None:
+        minutes, seconds = np.divmod(np.arange(3600), 60)
+        _WITHIN_HOUR = np.char.add(np.char.add(_PAIRS[minutes], b":"), np.char.add(_PAIRS[seconds], b"Z,"))
+    return _WITHIN_HOUR
 
 
 def format_posture_rows(series: PostureSeconds) -> bytes:
@@ -47,17 +55,14 @@ def format_posture_rows(series: PostureSeconds) -> bytes:
     if not len(series):
         return b""
     seconds = np.arange(series.start, series.end, dtype=np.int64)
-    days = seconds // 86400
-    of_day = seconds - days * 86400
-    first_day, last_day = int(days[0]), int(days[-1])
-    dates = np.array([f"{np.datetime64(day, 'D')}T" for day in range(first_day, last_day + 1)], "S11")
+    hours = seconds // 3600
+    first_hour, last_hour = int(hours[0]), int(hours[-1])
+    prefixes = np.array(
+        [f"{np.datetime64(hour, 'h')}:" for hour in range(first_hour, last_hour + 1)], "S14"
+    )  # numpy writes an hour as YYYY-MM-DDTHH
     rows = np.empty(len(seconds), _ROW)
-    rows["date"] = dates[days - first_day]
-    rows["hour"] = _PAIRS[of_day // 3600]
-    rows["colon1"] = rows["colon2"] = b":"
-    rows["minute"] = _PAIRS[of_day // 60 % 60]
-    rows["second"] = _PAIRS[of_day % 60]
-    rows["zone"] = b"Z,"
+    rows["hour"] = prefixes[hours - first_hour]
+    rows["within"] = _within_hour()[seconds - hours * 3600]
     rows["label"] = _LABELS[series.codes.astype(np.intp)]
     return rows.tobytes().translate(None, b"#")
 
