@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sitless.analysis.postures import Posture, PostureSeconds
+from sitless.analysis.postures import POSTURE_LABELS, Posture, PostureSeconds
 from sitless.posture_csv import read_posture_csv, write_posture_csv
 
 MONDAY_8 = 1794816000
@@ -70,3 +70,20 @@ def test_rows_written_as_they_come_fill_a_hole_with_unknown_and_land_only_when_d
         write(PostureSeconds(MONDAY_8, np.array([2, 2], np.int8)))
         write(PostureSeconds(MONDAY_8 + 1, np.array([3], np.int8)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]  # nothing left of q.csv
+
+
+def test_rows_across_hour_day_and_year_boundaries_are_iso_utc_seconds():
+    """Each row's timestamp is its own second, written as the standard library writes it."""
+    import datetime
+
+    from sitless.posture_csv import format_posture_rows
+
+    start = 1798761600 - 3 * 3600 - 5  # 2026-12-31T20:59:55Z: hours, a day and a year end inside
+    codes = np.arange(4 * 3600 + 20, dtype=np.int64) % len(POSTURE_LABELS)
+    lines = format_posture_rows(PostureSeconds(start, codes.astype(np.int8))).decode().splitlines()
+    expected = [
+        datetime.datetime.fromtimestamp(start + i, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ,")
+        + POSTURE_LABELS[code]
+        for i, code in enumerate(codes)
+    ]
+    assert lines == expected
