@@ -35,6 +35,9 @@ from sitless.firmware_bridge.units import UnitGuess, recognise_unit
 
 logger = logging.getLogger(__name__)
 
+#: The unit is recognised from at most this many first samples (the first chunk's, when it was 2**18).
+UNIT_SAMPLES = 1 << 18
+
 
 def _npz_problem(path: Path, reason: str) -> RecordingError:
     return RecordingError(path, None, reason)
@@ -77,8 +80,8 @@ class _NpzBlockChecker:
             t, xyz = t[keep], xyz[keep]
         if len(t):
             self.last_t = float(t[-1])
-            if self.unit is None:
-                self.unit = recognise_unit(xyz)
+            if self.unit is None:  # from the first 2**18 samples at most: the same guess whatever the
+                self.unit = recognise_unit(xyz[:UNIT_SAMPLES])  # chunk size (2**19 for the command)
                 if self.unit.message:
                     logger.warning("%s: %s", self.path, self.unit.message)
             xyz = self.unit.to_g(xyz)  # a factor of at most 1: finite values stay finite
