@@ -166,6 +166,12 @@ def _joined(rows: list[np.ndarray]) -> np.ndarray:
 class _ModeSmoother:
     """Label of s = most common raw label in s-2 .. s+1; ties keep the raw label of s (so a one-second
     blip is removed and a change is confirmed by one later second, reported about 2 s after it happened).
+    One exception: a ``cycling`` second alone in its window (every vote a different label) is not kept
+    by the tie but takes the label of the next second with data (s+1, else s-1, else s-2). Pedalling is
+    periodic and a ride lasts; one second at a saddle's angle with no other cycling around it is the
+    thigh turning through that angle as its wearer stands up or sits down. With data all around, the
+    sitting seconds before a stand-up outvote it anyway; after a BLE drop they are missing, and the
+    stand-up's "cycling" second reached the phone.
 
     ``UNKNOWN`` (no samples) never votes and is never replaced: a second without data stays unknown and a
     second with data never becomes unknown. The few labels carried between calls are plain ints, which
@@ -248,6 +254,13 @@ class _ModeSmoother:
         smoothed = raw.copy()
         np.copyto(smoothed, b, where=alone & pair_b)
         np.copyto(smoothed, a, where=alone & pair_a)
+        # A lone cycling second (no pair either): the next second with data's label, d, else b, else a.
+        votes_b = (b != Posture.UNKNOWN) & (b != _ABSENT)
+        votes_d = (d != Posture.UNKNOWN) & (d != _ABSENT)
+        lone_cycling = alone & ~pair_a & ~pair_b & (raw == Posture.CYCLING)
+        np.copyto(smoothed, a, where=lone_cycling & votes_a)
+        np.copyto(smoothed, b, where=lone_cycling & votes_b)
+        np.copyto(smoothed, d, where=lone_cycling & votes_d)
         return smoothed
 
     @staticmethod
@@ -262,12 +275,20 @@ class _ModeSmoother:
         raw = labels[:ready]
         own = counts[np.arange(ready), raw.astype(np.int64)]
         best = counts.argmax(axis=1)
-        smoothed = np.where(own >= counts.max(axis=1), raw, best).astype(np.int8)
+        top = counts.max(axis=1)
+        smoothed = np.where(own >= top, raw, best).astype(np.int8)
+        # A lone cycling second: the next second with data's label (s+1, then s-1, s-2, ...).
+        lone_cycling = (own == 1) & (top == 1) & (raw == Posture.CYCLING)
+        for offset in [*range(-LOOKBACK_S, 0), *range(LOOKAHEAD_S, 0, -1)]:  # nearest, later first, last
+            other = window[LOOKBACK_S + offset : LOOKBACK_S + offset + ready]
+            votes = (other != Posture.UNKNOWN) & (other != _ABSENT)
+            np.copyto(smoothed, other, where=lone_cycling & votes)
         smoothed[raw == Posture.UNKNOWN] = Posture.UNKNOWN
         return smoothed
 
 
 _UNKNOWN_CODE = int(Posture.UNKNOWN)
+_CYCLING_CODE = int(Posture.CYCLING)
 
 
 def _vote_values(values: list[int], ready: int) -> list[int]:
@@ -285,5 +306,11 @@ def _vote_values(values: list[int], ready: int) -> list[int]:
             counts[value] += 1
         counts[_UNKNOWN_CODE] = counts[_ABSENT] = 0
         top = max(counts)
+        if top == 1 and raw == _CYCLING_CODE:  # a lone cycling second: the next second with data's label
+            s = i + LOOKBACK_S
+            for other in (values[s + 1], values[s - 1], values[s - 2]):
+                if other != _UNKNOWN_CODE and other != _ABSENT:
+                    raw = other
+                    break
         out.append(raw if counts[raw] >= top else counts.index(top))
     return out

@@ -68,6 +68,8 @@ class SecondLabeller(OneSecondRules):
         self._cos_coast_min = float(np.cos(np.radians(settings.coast_min_inclination_deg)))
         self._cos_cycle_max = float(np.cos(np.radians(settings.cycle_max_inclination_deg)))
         self._cos_lying = float(np.cos(np.radians(settings.lying_rotation_deg)))
+        self._cos_cycle_turn = float(np.cos(np.radians(settings.cycle_max_turn_deg)))
+        self._previous_gravity: tuple[float, float, float] | None = None  # the last second's direction
 
     def current_up(self) -> np.ndarray | None:
         # The one-second path keeps it as a tuple of floats.
@@ -163,6 +165,7 @@ class SecondLabeller(OneSecondRules):
         swinging_steps: np.ndarray,
         cos_incl: np.ndarray,
         reference_known: np.ndarray,
+        steady: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pedalling, riding out of the saddle, and whether the latest moving second was pedalling, per
         second (docs/classifier.md, Rules)."""
@@ -175,6 +178,7 @@ class SecondLabeller(OneSecondRules):
             & (reference_known | ~swinging_steps)
             & (cos_incl <= cycle_min)
             & (cos_incl > self._cos_cycle_max)
+            & steady
         )
         last_moving = last_index_where(worn & moving, first, self._last_moving)
         last_cycling = last_index_where(worn & cycling, first, self._last_cycling)
@@ -313,9 +317,15 @@ class SecondLabeller(OneSecondRules):
         # --- rules, in priority order -----------------------------------------------------------------
         labels = np.full(n_seconds, _STANDING, np.int8)
         reference_known = learned | (self.calibration_up is not None)
+        # How far the thigh turned since the second before (its direction, with or without data).
+        before = np.empty_like(gravity)
+        before[1:] = gravity[:-1]
+        before[0] = self._previous_gravity if self._previous_gravity is not None else gravity[0]
+        self._previous_gravity = tuple(gravity[-1].tolist())
         if moving.any():
+            steady = _dot(gravity, before) >= self._cos_cycle_turn
             cycling, riding, after_pedalling = self._cycling(
-                first, worn, moving, seated, steps, swinging_steps, cos_incl, reference_known
+                first, worn, moving, seated, steps, swinging_steps, cos_incl, reference_known, steady
             )
         else:  # nothing moves: no pedalling, no step, and the latest moving second is the carried one
             cycling = riding = np.zeros(n_seconds, bool)

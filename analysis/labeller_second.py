@@ -68,6 +68,8 @@ class OneSecondRules:
             gx, gy, gz = mx, my, mz
         norm = max(math.sqrt((gx * gx + gy * gy) + gz * gz), 1e-9)
         gx, gy, gz = gx / norm, gy / norm, gz / norm
+        bx, by, bz = self._previous_gravity if self._previous_gravity is not None else (gx, gy, gz)
+        self._previous_gravity = (gx, gy, gz)
 
         celsius = float(self.temperature.at(second, 1)[0]) if self.temperature else None
         nonwear = self._nonwear.detect_second(second, has_data, has_sd, sd_total, celsius)
@@ -143,7 +145,10 @@ class OneSecondRules:
         cycling = riding = False
         if moving:
             cycle_min = self._cos_cycle_min if reference_known else self._cos_prior_cycle_min
-            cycling = (reference_known or not swinging) and self._cos_cycle_max < cos_incl <= cycle_min
+            steady = (gx * bx + gy * by) + gz * bz >= self._cos_cycle_turn
+            cycling = (
+                (reference_known or not swinging) and self._cos_cycle_max < cos_incl <= cycle_min and steady
+            )
             if worn:
                 self._last_moving = second
                 if cycling:

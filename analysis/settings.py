@@ -63,6 +63,12 @@ class ClassifierSettings:
     #: Moving with more inclination than this is fidgeting while seated: pedalling thighs average
     #: 34 deg (real: 99 % under 50 deg), seated ones lie at 65-100 deg (real sitting: 99 % above 65).
     cycle_max_inclination_deg: float = ranged(60.0, 0, 180, "deg")
+    #: Pedalling keeps the thigh's mean direction from one second to the next (each second averages
+    #: about a pedal stroke: real cycling turns 1.7 deg median, 99.5 % under 17 deg); standing up or
+    #: sitting down turns it through the saddle's angles within a second (real: median 11 and 26 deg,
+    #: 90 % up to 46 and 59 deg). A moving second turned more than this from the one before is not
+    #: pedalling.
+    cycle_max_turn_deg: float = ranged(20.0, 0, 180, "deg")
     #: Rotation about the thigh axis (deg away from the learned sitting direction) that means lying on
     #: the side or front (Hettiarachchi 2021 / Lyden 2016: 65 deg).
     lying_rotation_deg: float = ranged(65.0, 5, 180, "deg")

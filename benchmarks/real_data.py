@@ -59,6 +59,7 @@ HUGADB_CLASS = np.zeros(256, np.int8)
 HUGADB_CLASS[[5, 12]] = SIT
 HUGADB_CLASS[[8, 10, 11, 1]] = UPRIGHT
 HUGADB_CLASS[9] = CYCLE
+HUGADB_TRANSITIONS = (6, 7)  # sitting down, standing up: unscored, but watched for "cycling"
 
 
 @dataclass
@@ -90,6 +91,8 @@ class Tally:
     cycle_said: int = 0
     sit_min_labels: float = 0.0
     sit_min_said: float = 0.0
+    transition_s: int = 0  # seconds mostly labelled sitting down or standing up (HuGaDB)
+    transition_cycling: int = 0  # of those, called cycling
     confusion: dict = field(default_factory=dict)  # (truth class, predicted posture) -> seconds
 
     def add(self, other: Tally) -> None:
@@ -250,6 +253,16 @@ def score(wearing: Wearing, predicted: PostureSeconds) -> Tally:
         sit_min_labels=float(sitting_label.sum()) / 60.0,
         sit_min_said=float((sedentary & has_data).sum()) / 60.0,
     )
+    in_transition = np.bincount(
+        np.floor(wearing.samples.t).astype(np.int64) - first,
+        weights=np.isin(wearing.labels, HUGADB_TRANSITIONS),
+        minlength=len(truth),
+    )
+    transition = in_transition > 0.5 * np.maximum(
+        np.bincount(np.floor(wearing.samples.t).astype(np.int64) - first, minlength=len(truth)), 1
+    )
+    tally.transition_s = int(transition.sum())
+    tally.transition_cycling = int((transition & (said == Posture.CYCLING)).sum())
     for cls in (SIT, UPRIGHT, CYCLE):
         counts = np.bincount(said[truth == cls], minlength=len(Posture))
         for code, count in enumerate(counts):
@@ -349,6 +362,20 @@ def _print_row(person: str, ours: Tally, theirs: Tally | None, markdown: bool, t
         print(f"{person:<7}{ours.scored:>7} | {body} | {minutes}", flush=True)
 
 
+def print_transitions(rows: list[tuple[str, Tally, Tally | None]]) -> None:
+    """Sitting down and standing up are not scored (no posture is right for the second the thigh turns),
+    but one that is called cycling shows on the phone and in the week's cycling minutes."""
+    parts = []
+    for name, index in (("sitless", 1), ("acti-motus", 2)):
+        tallies = [row[index] for row in rows if row[index] is not None]
+        if tallies:
+            seconds = sum(t.transition_s for t in tallies)
+            cycling = sum(t.transition_cycling for t in tallies)
+            parts.append(f"{name} {cycling} ({100 * cycling / max(seconds, 1):.1f} %)")
+    seconds = sum(row[1].transition_s for row in rows)
+    print(f"sitting-down and standing-up seconds ({seconds}, unscored) called cycling: " + ", ".join(parts))
+
+
 def print_confusion(name: str, tally: Tally) -> None:
     names = {SIT: "sitting", UPRIGHT: "upright", CYCLE: "cycling"}
     print(f"  {name}: where the truth's seconds went")
@@ -392,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += evaluate(hugadb_wearings(thigh), peer)
         print(f"\nHuGaDB development half (subjects 1-9), {', '.join(thighs)} thigh ('r'/'l' + subject)")
         total = print_hugadb(rows, args.markdown)
+        print_transitions(rows)
         if args.confusion:
             print_confusion("sitless", total)
             if peer:

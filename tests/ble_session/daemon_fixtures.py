@@ -27,17 +27,12 @@ from tests.ble_session.fake_bluez import Device, FakeBlueZ
 from tests.ble_session.peripherals import PMD_CONTROL, PMD_DATA, POLAR_EPOCH_UNIX_S, polar_h10
 
 #: Data seconds per wall second. The sensor clock runs ahead of the host's by (SPEED - 1) x the wall time
-#: streamed; the Polar decoder keeps trusting it up to its ``max_clock_skew_s`` (300 s), so a 24-s stream
-#: at 10x (216 s ahead at the end) stays on one consistent clock, across a reconnect too.
+#: streamed; the Polar decoder keeps trusting it up to its ``max_clock_skew_s`` (300 s), so an 18-s stream
+#: at 10x (160 s ahead at the end) stays on one consistent clock, across a reconnect too.
 SPEED = 10.0
 RATE_HZ = 25.0
 SAMPLES_PER_PACKET = 25  # one second of data per notification (an H10 sends 36 at 50 Hz: same order)
-#: Data seconds of sitting streamed before the wearer stands up: the link test drops the link after the
-#: first prompt (30 data s in) and the data resumes after the reconnect. At 90 s, a reconnect of about
-#: 5 wall s on a loaded machine made the data resume within a second of the stand-up, where a gap's
-#: missing votes let the stand-up's one-second "cycling" through the smoother (docs/classifier.md,
-#: limits); 150 s leaves 11 wall s for the reconnect.
-SIT_BEFORE_STAND_S = 150
+SIT_BEFORE_STAND_S = 90  # data seconds of sitting streamed before the wearer stands up
 STAND_S = 90  # data seconds of the stand that follows
 
 
