@@ -249,13 +249,13 @@ class _ModeSmoother:
         a, b, d = window[:ready], window[1 : ready + 1], window[3 : ready + 3]
         alone = (a != raw) & (b != raw) & (d != raw) & (raw != Posture.UNKNOWN)
         votes_a = (a != Posture.UNKNOWN) & (a != _ABSENT)
+        votes_b = (b != Posture.UNKNOWN) & (b != _ABSENT)
         pair_a = votes_a & ((a == b) | (a == d))
-        pair_b = (b != Posture.UNKNOWN) & (b != _ABSENT) & (b == d)
+        pair_b = votes_b & (b == d)
         smoothed = raw.copy()
         np.copyto(smoothed, b, where=alone & pair_b)
         np.copyto(smoothed, a, where=alone & pair_a)
         # A lone cycling second (no pair either): the next second with data's label, d, else b, else a.
-        votes_b = (b != Posture.UNKNOWN) & (b != _ABSENT)
         votes_d = (d != Posture.UNKNOWN) & (d != _ABSENT)
         lone_cycling = alone & ~pair_a & ~pair_b & (raw == Posture.CYCLING)
         np.copyto(smoothed, a, where=lone_cycling & votes_a)
@@ -279,7 +279,9 @@ class _ModeSmoother:
         smoothed = np.where(own >= top, raw, best).astype(np.int8)
         # A lone cycling second: the next second with data's label (s+1, then s-1, s-2, ...).
         lone_cycling = (own == 1) & (top == 1) & (raw == Posture.CYCLING)
-        for offset in [*range(-LOOKBACK_S, 0), *range(LOOKAHEAD_S, 0, -1)]:  # nearest, later first, last
+        # Written farthest-preferred first, so the preferred neighbour with data is written last: s-2,
+        # s-1, then s+1 (``LOOKAHEAD_S`` down to 1, so s+1 ends up last).
+        for offset in [*range(-LOOKBACK_S, 0), *range(LOOKAHEAD_S, 0, -1)]:
             other = window[LOOKBACK_S + offset : LOOKBACK_S + offset + ready]
             votes = (other != Posture.UNKNOWN) & (other != _ABSENT)
             np.copyto(smoothed, other, where=lone_cycling & votes)

@@ -239,7 +239,9 @@ def score(wearing: Wearing, predicted: PostureSeconds) -> Tally:
     upright_said = np.isin(said, [Posture.STANDING, Posture.WALKING])
     scored = (truth == SIT) | (truth == UPRIGHT)
     correct = np.where(truth == SIT, sedentary, upright_said)
-    has_data = np.bincount(np.floor(wearing.samples.t).astype(np.int64) - first, minlength=len(truth)) > 0
+    sample_second = np.floor(wearing.samples.t).astype(np.int64) - first
+    samples_in = np.bincount(sample_second, minlength=len(truth))
+    has_data = samples_in > 0
     tally = Tally(
         agree=int((correct & scored).sum()),
         scored=int(scored.sum()),
@@ -254,13 +256,9 @@ def score(wearing: Wearing, predicted: PostureSeconds) -> Tally:
         sit_min_said=float((sedentary & has_data).sum()) / 60.0,
     )
     in_transition = np.bincount(
-        np.floor(wearing.samples.t).astype(np.int64) - first,
-        weights=np.isin(wearing.labels, HUGADB_TRANSITIONS),
-        minlength=len(truth),
+        sample_second, weights=np.isin(wearing.labels, HUGADB_TRANSITIONS), minlength=len(truth)
     )
-    transition = in_transition > 0.5 * np.maximum(
-        np.bincount(np.floor(wearing.samples.t).astype(np.int64) - first, minlength=len(truth)), 1
-    )
+    transition = in_transition > 0.5 * np.maximum(samples_in, 1)
     tally.transition_s = int(transition.sum())
     tally.transition_cycling = int((transition & (said == Posture.CYCLING)).sum())
     for cls in (SIT, UPRIGHT, CYCLE):
@@ -365,14 +363,13 @@ def _print_row(person: str, ours: Tally, theirs: Tally | None, markdown: bool, t
 def print_transitions(rows: list[tuple[str, Tally, Tally | None]]) -> None:
     """Sitting down and standing up are not scored (no posture is right for the second the thigh turns),
     but one that is called cycling shows on the phone and in the week's cycling minutes."""
+    seconds = sum(row[1].transition_s for row in rows)  # the same seconds for both classifiers
     parts = []
     for name, index in (("sitless", 1), ("acti-motus", 2)):
         tallies = [row[index] for row in rows if row[index] is not None]
         if tallies:
-            seconds = sum(t.transition_s for t in tallies)
             cycling = sum(t.transition_cycling for t in tallies)
             parts.append(f"{name} {cycling} ({100 * cycling / max(seconds, 1):.1f} %)")
-    seconds = sum(row[1].transition_s for row in rows)
     print(f"sitting-down and standing-up seconds ({seconds}, unscored) called cycling: " + ", ".join(parts))
 
 
